@@ -1,0 +1,216 @@
+"""Sosedi settings: one module, driven by environment variables.
+
+Development needs no configuration. With DJANGO_ENV=production the app refuses to start
+unless SECRET_KEY, ALLOWED_HOSTS, EMAIL_URL and DEFAULT_FROM_EMAIL are set.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'.")
+PRODUCTION = DJANGO_ENV == "production"
+
+if PRODUCTION:
+    # No defaults: a missing secret stops the process at start-up.
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    DEBUG = env.bool("DEBUG", default=False)
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="development-only-not-secret-0b7f1c5e9a")
+    ALLOWED_HOSTS = env.list(
+        "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
+    )
+    DEBUG = env.bool("DEBUG", default=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "leaflet",
+    "procrastinate.contrib.django",
+    "geo",
+    "supporters",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mapsite.urls"
+WSGI_APPLICATION = "mapsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "supporters.context_processors.sosedi",
+            ],
+        },
+    },
+]
+
+# The local default matches the cluster that `make setup` (scripts/db.sh) creates.
+PGPORT = env.int("SOSEDI_PGPORT", default=54329)
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"postgis://sosedi@127.0.0.1:{PGPORT}/sosedi"
+    ),
+}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Email. Development keeps mail in the outbox table only (read it at /dev/outbox/);
+# production sends through SMTP given as EMAIL_URL, e.g. smtp+tls://user:pass@host:587.
+if PRODUCTION:
+    vars().update(env.email_url("EMAIL_URL"))
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL")
+else:
+    if "EMAIL_URL" in env:
+        vars().update(env.email_url("EMAIL_URL"))
+    else:
+        EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sosedi <sosedi@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The site's own address, for links in emails sent by the worker (no request there).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and "SITE_URL" not in env:
+    raise ImproperlyConfigured("Set SITE_URL (e.g. https://map.example.org) in production.")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+SILENCED_SYSTEM_CHECKS = [
+    # Debian 12 ships GDAL 3.6. Sosedi never opens spatial files or spatial references
+    # that users supply (only lat/lon numbers and WKT it builds itself).
+    "gis.W001",
+]
+
+# Procrastinate, the PostgreSQL-backed worker.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "procrastinate": {"level": env.str("WORKER_LOG_LEVEL", default="WARNING")},
+    },
+}
+
+# django-leaflet: every asset is served by the app; the base layer URL is configurable.
+# An empty SOSEDI_TILE_URL means no base layer at all (high-risk deployments).
+TILE_URL = env.str(
+    "SOSEDI_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+TILE_ATTRIBUTION = env.str(
+    "SOSEDI_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (55.75, 37.62),
+    "DEFAULT_ZOOM": 4,
+    "MIN_ZOOM": 2,
+    "MAX_ZOOM": 18,
+    "TILES": [("OpenStreetMap", TILE_URL, {"attribution": TILE_ATTRIBUTION})] if TILE_URL else [],
+    "RESET_VIEW": False,
+    "NO_GLOBALS": False,
+}
+
+# --- Sosedi ---------------------------------------------------------------------------
+# Resolution of the H3 cell a supporter is snapped to (8 is about 0.74 km²).
+SOSEDI_H3_RESOLUTION = env.int("SOSEDI_H3_RESOLUTION", default=8)
+if not 5 <= SOSEDI_H3_RESOLUTION <= 10:
+    raise ImproperlyConfigured("SOSEDI_H3_RESOLUTION must be between 5 and 10.")
+
+SOSEDI_CONFIRM_LINK_MAX_AGE = env.int("SOSEDI_CONFIRM_LINK_HOURS", default=72) * 3600
+SOSEDI_MANAGE_LINK_MAX_AGE = env.int("SOSEDI_MANAGE_LINK_DAYS", default=30) * 86400
+SOSEDI_SIGNUPS_PER_IP_PER_HOUR = env.int("SOSEDI_SIGNUPS_PER_IP_PER_HOUR", default=10)
+SOSEDI_LOCATION_CHANGES_PER_MONTH = env.int("SOSEDI_LOCATION_CHANGES_PER_MONTH", default=3)
+
+# Street- and postcode-level geocoding through geopy, off by default. Point it at a
+# self-hosted Nominatim or Photon: SOSEDI_GEOCODER=nominatim|photon, SOSEDI_GEOCODER_URL.
+SOSEDI_GEOCODER = env.str("SOSEDI_GEOCODER", default="")
+SOSEDI_GEOCODER_URL = env.str("SOSEDI_GEOCODER_URL", default="")
+SOSEDI_GEOCODER_USER_AGENT = env.str("SOSEDI_GEOCODER_USER_AGENT", default="sosedi")
+SOSEDI_GEOCODER_MIN_DELAY = env.float("SOSEDI_GEOCODER_MIN_DELAY", default=1.0)
+SOSEDI_GEOCODER_TIMEOUT = env.float("SOSEDI_GEOCODER_TIMEOUT", default=5.0)
+if SOSEDI_GEOCODER not in {"", "nominatim", "photon"}:
+    raise ImproperlyConfigured("SOSEDI_GEOCODER must be empty, 'nominatim' or 'photon'.")
+if SOSEDI_GEOCODER and not SOSEDI_GEOCODER_URL:
+    raise ImproperlyConfigured("SOSEDI_GEOCODER_URL is required when SOSEDI_GEOCODER is set.")
+
+# Demo organizer created by seed_demo (development only).
+SOSEDI_DEMO_ORGANIZER = ("organizer", "sosedi-demo-2026")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make run`: demo data if the database is empty, then the web server and the worker.
+# Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${SOSEDI_HOST:-127.0.0.1}
+PORT=${SOSEDI_PORT:-8000}
+
+$PY manage.py seed_demo --if-empty --supporters "${SOSEDI_DEMO_SUPPORTERS:-5000}" --seed 1
+
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+$PY manage.py procrastinate worker &
+pids+=($!)
+$PY manage.py runserver "$HOST:$PORT" &
+pids+=($!)
+
+read -r organizer password < <($PY -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mapsite.settings"); import django; django.setup(); from django.conf import settings; print(*settings.SOSEDI_DEMO_ORGANIZER)')
+cat <<MSG
+
+  Sosedi is running (Ctrl-C stops the web server and the worker):
+    start page     http://$HOST:$PORT/
+    join           http://$HOST:$PORT/join/
+    outbox (dev)   http://$HOST:$PORT/dev/outbox/
+    admin          http://$HOST:$PORT/admin/   login: $organizer / $password
+
+MSG
+wait -n "${pids[@]}"

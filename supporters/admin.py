@@ -1,0 +1,61 @@
+from django.contrib import admin
+from leaflet.admin import LeafletGeoAdmin
+
+from supporters.models import ConsentRecord, OutboxMessage, Supporter
+
+
+class ConsentRecordInline(admin.TabularInline):
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    readonly_fields = ["purpose", "granted", "created_at", "source", "wording_version"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # consent is given by the person, never typed in for them
+
+
+@admin.register(Supporter)
+class SupporterAdmin(LeafletGeoAdmin):
+    list_display = [
+        "display_name", "email", "status", "city", "country_code",
+        "consent_public_map", "consent_introductions", "consent_event_invitations",
+        "consent_email_updates", "created_at",
+    ]
+    list_filter = [
+        "status", "country_code", "consent_public_map", "consent_introductions",
+        "consent_event_invitations", "consent_email_updates", "frequency", "language",
+    ]
+    search_fields = ["email", "display_name", "city"]
+    readonly_fields = [
+        "id", "created_at", "confirmed_at", "cell", "location_precision", "location_source",
+        "location_changed_at", "consent_public_map", "consent_introductions",
+        "consent_event_invitations", "consent_email_updates",
+    ]
+    inlines = [ConsentRecordInline]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    settings_overrides = {"DEFAULT_ZOOM": 12}
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    list_display = ["supporter", "purpose", "granted", "source", "wording_version", "created_at"]
+    list_filter = ["purpose", "granted", "source"]
+    readonly_fields = ["supporter", "purpose", "granted", "source", "wording_version", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["kind", "to_email", "subject", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to_email", "subject"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,28 @@
+"""Composing the emails Sosedi sends, in the recipient's language."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from supporters import tokens
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def manage_url(supporter) -> str:
+    return absolute(reverse("supporters:manage", args=[tokens.manage_token(supporter.pk)]))
+
+
+def confirm_url(supporter) -> str:
+    return absolute(reverse("supporters:confirm", args=[tokens.confirm_token(supporter.pk)]))
+
+
+def render(template: str, *, language: str, context: dict) -> tuple[str, str]:
+    """(subject, body) from templates/supporters/email/<template>.txt, first line the subject."""
+    with translation.override(language):
+        text = render_to_string(f"supporters/email/{template}.txt", context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"

@@ -1,0 +1,59 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from supporters.demo import demo_supporters_seed
+from supporters.models import Supporter
+
+
+class Command(BaseCommand):
+    help = (
+        "Replace the demo supporters with N synthetic ones around real places "
+        "(population-weighted, reproducible for a seed) and create the demo organizer."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--supporters", type=int, default=2000, help="how many (default 2000)")
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument(
+            "--country", default="RU", help="ISO country code, or ALL for the whole world"
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if there are supporters already"
+        )
+        parser.add_argument(
+            "--no-organizer", action="store_true", help="do not create the demo organizer"
+        )
+
+    def handle(self, *args, supporters, seed, country, if_empty, no_organizer, **options):
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo refuses to run with DJANGO_ENV=production.")
+        if if_empty and Supporter.objects.exists():
+            self.stdout.write("supporters exist already: no demo data added")
+            return
+        if supporters < 0:
+            raise CommandError("--supporters must be zero or more.")
+        started = time.monotonic()
+        try:
+            report = demo_supporters_seed(
+                count=supporters, seed=seed, country=None if country.upper() == "ALL" else country
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.supporters} demo supporters ({report.consents} consents) around "
+                f"{report.places} places in {time.monotonic() - started:.1f}s"
+            )
+        )
+        if not no_organizer:
+            username, password = settings.SOSEDI_DEMO_ORGANIZER
+            user, created = get_user_model().objects.get_or_create(
+                username=username, defaults={"is_staff": True, "is_superuser": True}
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+                self.stdout.write(f"demo organizer: {username} / {password}")

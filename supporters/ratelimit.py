@@ -1,0 +1,52 @@
+"""Limits on what an attacker would repeat. Counted per keyed hash, never per raw IP."""
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from supporters.models import RateLimitEvent
+
+
+class RateLimited(Exception):
+    """Beyond a limit; views answer 429 with `message`."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def client_key(ip: str) -> str:
+    """A keyed hash of a client address: countable, not reversible without SECRET_KEY."""
+    return hmac.new(settings.SECRET_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()
+
+
+def client_ip(request) -> str:
+    # Behind nginx the proxy sets X-Real-IP; REMOTE_ADDR is the proxy itself then.
+    if settings.PRODUCTION and request.META.get("HTTP_X_REAL_IP"):
+        return request.META["HTTP_X_REAL_IP"]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@transaction.atomic
+def ratelimit_hit(
+    *, scope: str, key: str, limit: int, window: timedelta, message: str | None = None
+) -> None:
+    """Count one action; raise RateLimited if `limit` were already reached in `window`."""
+    with connection.cursor() as cursor:
+        # Serialise concurrent hits on the same key so that two requests can't both pass.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{scope}:{key}"])
+    since = timezone.now() - window
+    used = RateLimitEvent.objects.filter(scope=scope, key=key, created_at__gte=since).count()
+    if used >= limit:
+        raise RateLimited(message or _("Too many attempts. Please try again later."))
+    RateLimitEvent.objects.create(scope=scope, key=key)
+
+
+def ratelimit_prune(*, older_than: timedelta = timedelta(days=40)) -> int:
+    deleted, _ = RateLimitEvent.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,260 @@
+"""Everything that writes supporters, consents and their mail."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from geo.geocoding import Location
+from supporters import emails
+from supporters.consent import WORDING_VERSION
+from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
+from supporters.ratelimit import ratelimit_hit
+
+
+@dataclass(frozen=True)
+class Preferences:
+    channel: str
+    frequency: str
+    topics: list[str]
+
+
+def message_queue(
+    *,
+    to_email: str,
+    kind: str,
+    template: str,
+    language: str,
+    context: dict,
+    supporter: Supporter | None = None,
+    headers: dict | None = None,
+) -> OutboxMessage:
+    """Store an email in the outbox and queue its delivery in the same transaction."""
+    from supporters.tasks import deliver_message
+
+    subject, body = emails.render(template, language=language, context=context)
+    message = OutboxMessage.objects.create(
+        supporter=supporter,
+        kind=kind,
+        to_email=to_email,
+        subject=subject,
+        body_text=body,
+        headers=headers or {},
+    )
+    # The job row is written on the same connection, so it commits or rolls back with
+    # the message: no job without a message, no message without a job.
+    deliver_message.defer(message_id=message.pk)
+    return message
+
+
+def _location_fields(location: Location) -> dict:
+    return {
+        "cell": location.cell,
+        "location": location.centre,
+        "location_precision": location.precision,
+        "location_source": location.source,
+        "city": location.city,
+        "region": location.region,
+        "country_code": location.country_code,
+    }
+
+
+@transaction.atomic
+def supporter_sign_up(
+    *,
+    email: str,
+    display_name: str,
+    location: Location,
+    consents: Iterable[str],
+    preferences: Preferences,
+    language: str,
+    phone: str = "",
+) -> Supporter:
+    """Create a pending supporter and mail a confirmation link.
+
+    An address already on the list gets a mail instead (its manage link, or a fresh
+    confirmation link if it never confirmed) and nothing else changes, so the page the
+    caller shows is the same either way: no account enumeration.
+    """
+    email = email.strip()
+    existing = Supporter.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        if existing.status == Supporter.Status.PENDING:
+            _queue_confirmation(existing)
+        else:
+            message_queue(
+                supporter=existing,
+                to_email=existing.email,
+                kind="already_registered",
+                template="already_registered",
+                language=existing.language,
+                context={"supporter": existing, "manage_url": emails.manage_url(existing)},
+            )
+        return existing
+
+    granted = set(consents)
+    supporter = Supporter(
+        email=email,
+        display_name=display_name.strip(),
+        phone=phone.strip(),
+        language=language,
+        channel=preferences.channel,
+        frequency=preferences.frequency,
+        topics=list(preferences.topics),
+        **_location_fields(location),
+        **{f"consent_{p.value}": p.value in granted for p in Purpose},
+    )
+    supporter.full_clean(validate_unique=False)
+    supporter.save()
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            supporter=supporter,
+            purpose=p.value,
+            granted=True,
+            source=ConsentRecord.Source.FORM,
+            wording_version=WORDING_VERSION,
+        )
+        for p in Purpose
+        if p.value in granted
+    )
+    _queue_confirmation(supporter)
+    return supporter
+
+
+def _queue_confirmation(supporter: Supporter) -> None:
+    message_queue(
+        supporter=supporter,
+        to_email=supporter.email,
+        kind="confirm",
+        template="confirm",
+        language=supporter.language,
+        context={
+            "supporter": supporter,
+            "confirm_url": emails.confirm_url(supporter),
+            "hours": settings.SOSEDI_CONFIRM_LINK_MAX_AGE // 3600,
+        },
+    )
+
+
+@transaction.atomic
+def supporter_confirm(*, supporter: Supporter) -> Supporter:
+    """Pending becomes active (once); a welcome mail carries the manage link."""
+    supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
+    if supporter.status != Supporter.Status.PENDING:
+        return supporter
+    supporter.status = Supporter.Status.ACTIVE
+    supporter.confirmed_at = timezone.now()
+    supporter.save(update_fields=["status", "confirmed_at"])
+    message_queue(
+        supporter=supporter,
+        to_email=supporter.email,
+        kind="welcome",
+        template="welcome",
+        language=supporter.language,
+        context={"supporter": supporter, "manage_url": emails.manage_url(supporter)},
+    )
+    return supporter
+
+
+@transaction.atomic
+def consent_set(*, supporter: Supporter, purpose: str, granted: bool, source: str) -> bool:
+    """Grant or withdraw one purpose; records it only if it changes. Returns whether it did."""
+    field = f"consent_{Purpose(purpose).value}"
+    supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
+    if getattr(supporter, field) == granted:
+        return False
+    setattr(supporter, field, granted)
+    supporter.save(update_fields=[field])
+    ConsentRecord.objects.create(
+        supporter=supporter,
+        purpose=purpose,
+        granted=granted,
+        source=source,
+        wording_version=WORDING_VERSION,
+    )
+    return True
+
+
+@transaction.atomic
+def consents_update(
+    *, supporter: Supporter, granted: Iterable[str], source: str
+) -> list[str]:
+    """Make the current consents exactly `granted`; returns the purposes that changed."""
+    wanted = set(granted)
+    return [
+        p.value
+        for p in Purpose
+        if consent_set(supporter=supporter, purpose=p.value, granted=p.value in wanted, source=source)
+    ]
+
+
+@transaction.atomic
+def supporter_update_profile(
+    *,
+    supporter: Supporter,
+    display_name: str,
+    phone: str,
+    language: str,
+    preferences: Preferences,
+) -> Supporter:
+    supporter.display_name = display_name.strip()
+    supporter.phone = phone.strip()
+    supporter.language = language
+    supporter.channel = preferences.channel
+    supporter.frequency = preferences.frequency
+    supporter.topics = list(preferences.topics)
+    supporter.full_clean(validate_unique=False)
+    supporter.save()
+    return supporter
+
+
+@transaction.atomic
+def supporter_relocate(*, supporter: Supporter, location: Location) -> Supporter:
+    """Move a supporter's home cell; limited per month (moving is what a prober repeats)."""
+    ratelimit_hit(
+        scope="relocate",
+        key=str(supporter.pk),
+        limit=settings.SOSEDI_LOCATION_CHANGES_PER_MONTH,
+        window=timedelta(days=30),
+        message=_("You have changed your location too often this month. Try again later."),
+    )
+    for name, value in _location_fields(location).items():
+        setattr(supporter, name, value)
+    supporter.location_changed_at = timezone.now()
+    supporter.save()
+    return supporter
+
+
+@transaction.atomic
+def supporter_unsubscribe(*, supporter: Supporter, source: str) -> Supporter:
+    """Leave the list: every consent withdrawn, no more mail. The data stays until erased."""
+    consents_update(supporter=supporter, granted=[], source=source)
+    Supporter.objects.filter(pk=supporter.pk).update(status=Supporter.Status.UNSUBSCRIBED)
+    supporter.refresh_from_db()
+    return supporter
+
+
+@transaction.atomic
+def supporter_erase(*, supporter: Supporter) -> None:
+    """Delete the person and every row about them, now (consents, mail, and what cascades)."""
+    OutboxMessage.objects.filter(to_email__iexact=supporter.email).delete()
+    supporter.delete()
+
+
+def manage_link_send(*, email: str) -> None:
+    """Mail a fresh manage link if the address is on the list; silent otherwise."""
+    supporter = Supporter.objects.filter(email__iexact=email.strip()).first()
+    if supporter is None:
+        return
+    message_queue(
+        supporter=supporter,
+        to_email=supporter.email,
+        kind="manage_link",
+        template="manage_link",
+        language=supporter.language,
+        context={"supporter": supporter, "manage_url": emails.manage_url(supporter)},
+    )

@@ -1,0 +1,77 @@
+"""Shared fixtures. Every test runs against the real PostGIS cluster from `make setup`."""
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from geo import hexgrid
+from geo.geocoding import Location, Precision
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, migrated, with the real offline gazetteer loaded once.
+
+    The gazetteer tables are unmanaged, so transactional tests' flushes leave them alone.
+    """
+    from geo.gazetteer import gazetteer_load
+
+    with django_db_blocker.unblock():
+        gazetteer_load()
+
+
+@pytest.fixture(autouse=True)
+def _settings_for_tests(settings):
+    settings.SITE_URL = "http://testserver"
+    settings.SOSEDI_GEOCODER = ""
+
+
+def location_at(*, lon: float, lat: float, city: str = "Testburg", region: str = "",
+                country_code: str = "RU", precision: str = Precision.STREET) -> Location:
+    cell, centre = hexgrid.snap(Point(lon, lat, srid=4326))
+    return Location(cell=cell, centre=centre, precision=precision, source="test",
+                    city=city, region=region, country_code=country_code)
+
+
+@pytest.fixture
+def make_supporter(db):
+    """Build a real supporter (snapped to its cell) through the sign-up service."""
+    from supporters import services
+    from supporters.models import Supporter
+
+    counter = iter(range(1, 10**6))
+
+    def make(*, lon=37.62, lat=55.75, email=None, name="Test Person", consents=(),
+             status=Supporter.Status.ACTIVE, language="en", **fields):
+        n = next(counter)
+        supporter = services.supporter_sign_up(
+            email=email or f"person{n}@example.org",
+            display_name=name,
+            location=location_at(lon=lon, lat=lat),
+            consents=consents,
+            preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
+            language=language,
+        )
+        if status == Supporter.Status.ACTIVE:
+            supporter = services.supporter_confirm(supporter=supporter)
+        elif status != Supporter.Status.PENDING:
+            Supporter.objects.filter(pk=supporter.pk).update(status=status)
+            supporter.refresh_from_db()
+        if fields:
+            Supporter.objects.filter(pk=supporter.pk).update(**fields)
+            supporter.refresh_from_db()
+        return supporter
+
+    return make
+
+
+@pytest.fixture
+def run_worker(transactional_db):
+    """Run the real procrastinate worker until the queue is empty (jobs must be committed)."""
+    from procrastinate.contrib.django import app
+
+    def run(queues=None):
+        app.run_worker(
+            queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
+        )
+
+    return run
