@@ -82,9 +82,7 @@ TEMPLATES = [
 # The local default matches the cluster that `make setup` (scripts/db.sh) creates.
 PGPORT = env.int("SOSEDI_PGPORT", default=54329)
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"postgis://sosedi@127.0.0.1:{PGPORT}/sosedi"
-    ),
+    "default": env.db("DATABASE_URL", default=f"postgis://sosedi@127.0.0.1:{PGPORT}/sosedi"),
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -174,9 +172,7 @@ LOGGING = {
 
 # django-leaflet: every asset is served by the app; the base layer URL is configurable.
 # An empty SOSEDI_TILE_URL means no base layer at all (high-risk deployments).
-TILE_URL = env.str(
-    "SOSEDI_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-)
+TILE_URL = env.str("SOSEDI_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 TILE_ATTRIBUTION = env.str(
     "SOSEDI_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
@@ -216,3 +212,76 @@ if SOSEDI_GEOCODER and not SOSEDI_GEOCODER_URL:
 
 # Demo organizer created by seed_demo (development only).
 SOSEDI_DEMO_ORGANIZER = ("organizer", "sosedi-demo-2026")
+
+# --- Public map (issue 3): snapshot, cells API, /map/ and /map/embed/ -----------------
+# A cell is published only with at least k distinct supporters (PRODUCT.md, privacy
+# point 3); below 5 the app refuses to start.
+SOSEDI_MAP_K = env.int("SOSEDI_MAP_K", default=10)
+if SOSEDI_MAP_K < 5:
+    raise ImproperlyConfigured(
+        "SOSEDI_MAP_K must be 5 or more: smaller public cells could single a person out."
+    )
+# Each published count gets two-sided geometric noise, P(x) ∝ exp(-ε·|x|), then is rounded
+# to a multiple of 5. The noise is keyed on (cell, true count) with this key, so an
+# unchanged cell keeps its published count from one snapshot to the next and averaging
+# many snapshots does not wash the noise out. Defaults to a key derived from SECRET_KEY.
+SOSEDI_MAP_NOISE_EPSILON = env.float("SOSEDI_MAP_NOISE_EPSILON", default=0.5)
+if not 0.05 <= SOSEDI_MAP_NOISE_EPSILON <= 5:
+    raise ImproperlyConfigured("SOSEDI_MAP_NOISE_EPSILON must be between 0.05 and 5.")
+SOSEDI_MAP_NOISE_KEY = env.str("SOSEDI_MAP_NOISE_KEY", default="")
+# When the worker rebuilds the snapshot (cron, UTC); empty turns the schedule off and
+# leaves `manage.py refresh_map` as the only way.
+SOSEDI_MAP_REFRESH_CRON = env.str("SOSEDI_MAP_REFRESH_CRON", default="0 * * * *")
+# The most cells one /api/public/cells response holds; beyond it a coarser resolution is
+# served instead.
+SOSEDI_MAP_MAX_CELLS = env.int("SOSEDI_MAP_MAX_CELLS", default=1500)
+if SOSEDI_MAP_MAX_CELLS < 100:
+    raise ImproperlyConfigured("SOSEDI_MAP_MAX_CELLS must be 100 or more.")
+# How long browsers and proxies may reuse a cells response (it also carries an ETag).
+SOSEDI_MAP_CACHE_SECONDS = env.int("SOSEDI_MAP_CACHE_SECONDS", default=300)
+
+# Front-end packages installed by `npm ci` (package-lock.json) and served as static files.
+STATICFILES_DIRS += [
+    ("vendor/leaflet.heat", BASE_DIR / "node_modules" / "leaflet.heat" / "dist"),
+    ("vendor/topojson-client", BASE_DIR / "node_modules" / "topojson-client" / "dist"),
+    ("vendor/world-atlas", BASE_DIR / "node_modules" / "world-atlas"),
+]
+# Loaded on the public map through django-leaflet's {% leaflet_js plugins="…" %}.
+LEAFLET_CONFIG["PLUGINS"] = {
+    "heat": {"js": ["vendor/leaflet.heat/leaflet-heat.js"]},
+    "topojson": {"js": ["vendor/topojson-client/topojson-client.min.js"]},
+}
+
+# Content-Security-Policy (django-csp 4): everything from this site, except the base
+# layer's tiles from the configured tile server. Framing is denied except on /map/embed/.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+
+
+def _tile_origin(url: str) -> list[str]:
+    """The CSP source of a tile URL template: 'https://{s}.tile.example/…' → 'https://*.tile.example'."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return []
+    parts = urlsplit(url.replace("{s}", "tiles-subdomain"))
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured("SOSEDI_TILE_URL must be an http(s) URL template or empty.")
+    host = parts.netloc.replace("tiles-subdomain", "*")
+    return [f"{parts.scheme}://{host}"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *_tile_origin(TILE_URL)],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

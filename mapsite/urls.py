@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("geo.urls")),
+    path("", include("geo.map_urls")),
     path("", include("supporters.urls")),
 ]

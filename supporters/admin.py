@@ -17,19 +17,40 @@ class ConsentRecordInline(admin.TabularInline):
 @admin.register(Supporter)
 class SupporterAdmin(LeafletGeoAdmin):
     list_display = [
-        "display_name", "email", "status", "city", "country_code",
-        "consent_public_map", "consent_introductions", "consent_event_invitations",
-        "consent_email_updates", "created_at",
+        "display_name",
+        "email",
+        "status",
+        "city",
+        "country_code",
+        "consent_public_map",
+        "consent_introductions",
+        "consent_event_invitations",
+        "consent_email_updates",
+        "created_at",
     ]
     list_filter = [
-        "status", "country_code", "consent_public_map", "consent_introductions",
-        "consent_event_invitations", "consent_email_updates", "frequency", "language",
+        "status",
+        "country_code",
+        "consent_public_map",
+        "consent_introductions",
+        "consent_event_invitations",
+        "consent_email_updates",
+        "frequency",
+        "language",
     ]
     search_fields = ["email", "display_name", "city"]
     readonly_fields = [
-        "id", "created_at", "confirmed_at", "cell", "location_precision", "location_source",
-        "location_changed_at", "consent_public_map", "consent_introductions",
-        "consent_event_invitations", "consent_email_updates",
+        "id",
+        "created_at",
+        "confirmed_at",
+        "cell",
+        "location_precision",
+        "location_source",
+        "location_changed_at",
+        "consent_public_map",
+        "consent_introductions",
+        "consent_event_invitations",
+        "consent_email_updates",
     ]
     inlines = [ConsentRecordInline]
     date_hierarchy = "created_at"

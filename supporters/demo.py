@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import h3
-from geopy.distance import great_circle
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+from geopy.distance import great_circle
 
 from geo.models import Place
 from supporters.consent import WORDING_VERSION
@@ -92,7 +92,9 @@ def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -
         )[:3000]
     ]
     if not places:
-        raise ValueError("No gazetteer places to seed around: run `manage.py load_gazetteer` first.")
+        raise ValueError(
+            "No gazetteer places to seed around: run `manage.py load_gazetteer` first."
+        )
     cum_weights = list(itertools.accumulate(p[0] for p in places))
     resolution = settings.SOSEDI_H3_RESOLUTION
     now = timezone.now()
@@ -115,7 +117,9 @@ def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -
         created = _created_at(rng, now)
         roll = rng.random()
         status = "active" if roll < 0.85 else ("pending" if roll < 0.95 else "unsubscribed")
-        confirmed = created + timedelta(minutes=rng.randrange(5, 600)) if status != "pending" else None
+        confirmed = (
+            created + timedelta(minutes=rng.randrange(5, 600)) if status != "pending" else None
+        )
         granted = {
             p for p, rate in CONSENT_RATES.items() if status == "active" and rng.random() < rate
         }

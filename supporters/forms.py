@@ -19,8 +19,12 @@ class LocationFields(forms.Form):
         label=_("Where you live"),
         max_length=200,
         required=False,
-        help_text=_("A city, postcode or address. We keep only the neighbourhood, never the address."),
-        widget=forms.TextInput(attrs={"autocomplete": "address-level2", "list": "place-suggestions"}),
+        help_text=_(
+            "A city, postcode or address. We keep only the neighbourhood, never the address."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "address-level2", "list": "place-suggestions"}
+        ),
     )
     pin_lat = forms.FloatField(required=False, widget=forms.HiddenInput)
     pin_lon = forms.FloatField(required=False, widget=forms.HiddenInput)
@@ -58,15 +62,21 @@ class LocationFields(forms.Form):
 
 class PreferenceFields(forms.Form):
     channel = forms.ChoiceField(
-        label=_("How to reach you"), choices=Channel.choices, initial=Channel.EMAIL,
+        label=_("How to reach you"),
+        choices=Channel.choices,
+        initial=Channel.EMAIL,
         widget=forms.RadioSelect,
     )
     frequency = forms.ChoiceField(
-        label=_("How often"), choices=Frequency.choices, initial=Frequency.MONTHLY,
+        label=_("How often"),
+        choices=Frequency.choices,
+        initial=Frequency.MONTHLY,
         widget=forms.RadioSelect,
     )
     topics = forms.MultipleChoiceField(
-        label=_("Topics"), choices=Topic.choices, required=False,
+        label=_("Topics"),
+        choices=Topic.choices,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)

@@ -43,7 +43,12 @@ def supporter_data_export(*, supporter: Supporter) -> dict:
             "topics": supporter.topics,
         },
         "emails_sent": [
-            {"kind": m.kind, "subject": m.subject, "at": m.created_at.isoformat(), "status": m.status}
+            {
+                "kind": m.kind,
+                "subject": m.subject,
+                "at": m.created_at.isoformat(),
+                "status": m.status,
+            }
             for m in supporter.messages.all()
         ],
     }

@@ -180,15 +180,15 @@ def consent_set(*, supporter: Supporter, purpose: str, granted: bool, source: st
 
 
 @transaction.atomic
-def consents_update(
-    *, supporter: Supporter, granted: Iterable[str], source: str
-) -> list[str]:
+def consents_update(*, supporter: Supporter, granted: Iterable[str], source: str) -> list[str]:
     """Make the current consents exactly `granted`; returns the purposes that changed."""
     wanted = set(granted)
     return [
         p.value
         for p in Purpose
-        if consent_set(supporter=supporter, purpose=p.value, granted=p.value in wanted, source=source)
+        if consent_set(
+            supporter=supporter, purpose=p.value, granted=p.value in wanted, source=source
+        )
     ]
 
 

@@ -1,5 +1,7 @@
 """Signed links in emails: confirm a sign-up, manage one's data."""
 
+import uuid
+
 from django.conf import settings
 from django.core import signing
 
@@ -19,12 +21,12 @@ def _make(salt: str, supporter_id) -> str:
     return signing.TimestampSigner(salt=salt).sign(str(supporter_id))
 
 
-def _read(salt: str, token: str, max_age: int) -> str:
+def _read(salt: str, token: str, max_age: int) -> uuid.UUID:
     try:
-        return signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
+        return uuid.UUID(signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age))
     except signing.SignatureExpired as exc:
         raise LinkError(expired=True) from exc
-    except signing.BadSignature as exc:
+    except (signing.BadSignature, ValueError) as exc:
         raise LinkError(expired=False) from exc
 
 
@@ -32,7 +34,7 @@ def confirm_token(supporter_id) -> str:
     return _make(_CONFIRM, supporter_id)
 
 
-def confirm_token_read(token: str) -> str:
+def confirm_token_read(token: str) -> uuid.UUID:
     return _read(_CONFIRM, token, settings.SOSEDI_CONFIRM_LINK_MAX_AGE)
 
 
@@ -40,5 +42,5 @@ def manage_token(supporter_id) -> str:
     return _make(_MANAGE, supporter_id)
 
 
-def manage_token_read(token: str) -> str:
+def manage_token_read(token: str) -> uuid.UUID:
     return _read(_MANAGE, token, settings.SOSEDI_MANAGE_LINK_MAX_AGE)

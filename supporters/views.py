@@ -68,8 +68,10 @@ def join(request):
                     key=client_key(client_ip(request)),
                     limit=settings.SOSEDI_SIGNUPS_PER_IP_PER_HOUR,
                     window=timedelta(hours=1),
-                    message=_("Too many sign-ups from your network in the last hour. "
-                              "Please try again later."),
+                    message=_(
+                        "Too many sign-ups from your network in the last hour. "
+                        "Please try again later."
+                    ),
                 )
             except RateLimited as exc:
                 return _limited(request, exc)
@@ -227,7 +229,9 @@ def manage_delete(request, token: str):
     if request.method == "POST":
         services.supporter_erase(supporter=supporter)
         return render(request, "supporters/erased.html")
-    return render(request, "supporters/delete_confirm.html", {"supporter": supporter, "token": token})
+    return render(
+        request, "supporters/delete_confirm.html", {"supporter": supporter, "token": token}
+    )
 
 
 @require_POST

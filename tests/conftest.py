@@ -13,8 +13,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     The gazetteer tables are unmanaged, so transactional tests' flushes leave them alone.
     """
+    from django.db import connections
+
     from geo.gazetteer import gazetteer_load
 
+    # Threads that run tasks (the worker's pool) close their connections after each task,
+    # so that the test database can be dropped at the end.
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
     with django_db_blocker.unblock():
         gazetteer_load()
 
@@ -25,11 +30,25 @@ def _settings_for_tests(settings):
     settings.SOSEDI_GEOCODER = ""
 
 
-def location_at(*, lon: float, lat: float, city: str = "Testburg", region: str = "",
-                country_code: str = "RU", precision: str = Precision.STREET) -> Location:
+def location_at(
+    *,
+    lon: float,
+    lat: float,
+    city: str = "Testburg",
+    region: str = "",
+    country_code: str = "RU",
+    precision: str = Precision.STREET,
+) -> Location:
     cell, centre = hexgrid.snap(Point(lon, lat, srid=4326))
-    return Location(cell=cell, centre=centre, precision=precision, source="test",
-                    city=city, region=region, country_code=country_code)
+    return Location(
+        cell=cell,
+        centre=centre,
+        precision=precision,
+        source="test",
+        city=city,
+        region=region,
+        country_code=country_code,
+    )
 
 
 @pytest.fixture
@@ -40,8 +59,17 @@ def make_supporter(db):
 
     counter = iter(range(1, 10**6))
 
-    def make(*, lon=37.62, lat=55.75, email=None, name="Test Person", consents=(),
-             status=Supporter.Status.ACTIVE, language="en", **fields):
+    def make(
+        *,
+        lon=37.62,
+        lat=55.75,
+        email=None,
+        name="Test Person",
+        consents=(),
+        status=Supporter.Status.ACTIVE,
+        language="en",
+        **fields,
+    ):
         n = next(counter)
         supporter = services.supporter_sign_up(
             email=email or f"person{n}@example.org",
@@ -67,11 +95,18 @@ def make_supporter(db):
 @pytest.fixture
 def run_worker(transactional_db):
     """Run the real procrastinate worker until the queue is empty (jobs must be committed)."""
+    from django.db import connection
     from procrastinate.contrib.django import app
 
+    # procrastinate's tables are unmanaged, so flushes between tests leave old jobs there.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE")
+
     def run(queues=None):
-        app.run_worker(
-            queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
-        )
+        # As `manage.py procrastinate worker` does: a psycopg connector of its own.
+        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+            worker_app.run_worker(
+                queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
+            )
 
     return run

@@ -44,3 +44,99 @@ def test_sign_up_with_a_cyrillic_city_stores_only_the_cell_and_locality(client):
     assert all(r.granted and r.source == "form" and r.wording_version for r in records)
     mail = OutboxMessage.objects.get(supporter=supporter)
     assert mail.kind == "confirm" and "/confirm/" in mail.body_text
+
+
+def test_joining_again_with_a_known_address_looks_the_same_and_mails_the_owner(client):
+    first = client.post(JOIN, join_data())
+    Supporter.objects.filter(email="anya@example.org").update(
+        status="active", confirmed_at="2026-01-01T00:00Z"
+    )
+    second = client.post(JOIN, join_data(email="ANYA@example.org", display_name="Someone else"))
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Supporter.objects.count() == 1
+    assert Supporter.objects.get().display_name == "Аня"
+    kinds = list(OutboxMessage.objects.order_by("created_at").values_list("kind", flat=True))
+    assert kinds == ["confirm", "already_registered"]
+    assert "/manage/" in OutboxMessage.objects.get(kind="already_registered").body_text
+
+
+def test_joining_again_before_confirming_resends_a_confirmation_link(client):
+    client.post(JOIN, join_data())
+    client.post(JOIN, join_data())
+    assert Supporter.objects.count() == 1
+    assert OutboxMessage.objects.filter(kind="confirm").count() == 2
+
+
+def test_an_unknown_place_is_a_form_error_with_suggestions_and_saves_nothing(client):
+    response = client.post(JOIN, join_data(location_text="Новосибирскк"))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "We could not find" in page
+    assert 'data-value="Novosibirsk' in page or 'data-value="Новосибирск' in page
+    assert not Supporter.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize("lat,lon", [("91", "10"), ("-90.5", "0"), ("10", "180.01"), ("0", "-181")])
+def test_pin_coordinates_out_of_range_are_a_bad_request(client, lat, lon):
+    response = client.post(JOIN, join_data(location_text="", pin_lat=lat, pin_lon=lon))
+    assert response.status_code == 400
+    assert not Supporter.objects.exists()
+
+
+def test_a_pin_is_snapped_to_its_cell_and_named_after_the_nearest_town(client):
+    response = client.post(JOIN, join_data(location_text="", pin_lat="55.0302", pin_lon="82.9204"))
+
+    assert response.status_code == 302
+    supporter = Supporter.objects.get()
+    assert supporter.location_source == "pin"
+    assert (supporter.location.y, supporter.location.x) != (55.0302, 82.9204)
+    assert supporter.location.distance(supporter.location.__class__(82.9204, 55.0302)) < 0.01
+    assert supporter.country_code == "RU"
+
+
+def test_required_fields_and_a_bad_email_are_reported(client):
+    response = client.post(JOIN, join_data(display_name="", email="not-an-email"))
+    assert response.status_code == 400
+    assert response.context["form"].errors.keys() >= {"display_name", "email"}
+    assert not Supporter.objects.exists()
+
+
+def test_phone_channel_needs_a_phone_number(client):
+    response = client.post(JOIN, join_data(channel="phone", phone=""))
+    assert response.status_code == 400
+    assert "phone" in response.context["form"].errors
+
+
+def test_html_typed_into_the_form_is_escaped_wherever_it_is_shown(client):
+    evil = '<script>alert("x")</script>'
+    response = client.post(JOIN, join_data(display_name=evil, location_text=evil))
+    assert response.status_code == 400
+    assert evil not in response.content.decode()
+    assert "&lt;script&gt;" in response.content.decode()
+
+    client.post(JOIN, join_data(display_name=evil))
+    mail = OutboxMessage.objects.get()
+    outbox_page = client.get(reverse("supporters:dev_outbox_message", args=[mail.pk]))
+    assert evil not in outbox_page.content.decode()
+
+
+def test_sign_ups_per_address_are_limited_per_hour_and_the_ip_is_not_stored(client, settings):
+    from supporters.models import RateLimitEvent
+
+    settings.SOSEDI_SIGNUPS_PER_IP_PER_HOUR = 3
+    codes = [
+        client.post(
+            JOIN, join_data(email=f"p{i}@example.org"), REMOTE_ADDR="203.0.113.9"
+        ).status_code
+        for i in range(4)
+    ]
+    assert codes == [302, 302, 302, 429]
+    assert Supporter.objects.count() == 3
+    assert not RateLimitEvent.objects.filter(key__contains="203.0.113.9").exists()
+    # Another address is not affected.
+    other = client.post(JOIN, join_data(email="q@example.org"), REMOTE_ADDR="198.51.100.7")
+    assert other.status_code == 302

@@ -1,0 +1,66 @@
+"""seed_demo: synthetic supporters around real places, reproducible, bulk-loaded."""
+
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from geo import hexgrid
+from supporters.models import ConsentRecord, Supporter
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot():
+    return list(
+        Supporter.objects.order_by("email").values_list(
+            "id", "email", "cell", "status", "city", "consent_public_map", "consent_introductions"
+        )
+    )
+
+
+def test_the_same_seed_gives_the_same_supporters_and_another_seed_does_not():
+    call_command("seed_demo", supporters=500, seed=3, stdout=None)
+    first = _snapshot()
+    call_command("seed_demo", supporters=500, seed=3)
+    assert _snapshot() == first
+    assert len(first) == 500
+    call_command("seed_demo", supporters=500, seed=4)
+    assert _snapshot() != first
+    assert Supporter.objects.count() == 500  # demo rows are replaced, not added
+
+
+def test_demo_supporters_sit_on_cell_centres_around_populous_places():
+    call_command("seed_demo", supporters=3000, seed=1, country="RU")
+    rows = list(Supporter.objects.values_list("cell", "location", "country_code", "region"))
+    for cell, point, country, _region in rows[:200]:
+        assert hexgrid.cell_centre(cell).equals_exact(point, tolerance=1e-9)
+        assert country == "RU"
+    regions = Counter(region for *_rest, region in rows)
+    # Weighted by population: Moscow, the largest city, gets the most supporters.
+    assert regions.most_common(1)[0][0] == "Moscow"
+
+
+def test_demo_consents_and_records_agree_and_only_active_people_consent():
+    call_command("seed_demo", supporters=2000, seed=2)
+    statuses = Counter(Supporter.objects.values_list("status", flat=True))
+    assert statuses["active"] > statuses["pending"] > 0 and statuses["unsubscribed"] > 0
+    assert not Supporter.objects.exclude(status="active").filter(consent_public_map=True).exists()
+    granted = Supporter.objects.filter(consent_introductions=True).count()
+    assert 0 < granted == ConsentRecord.objects.filter(purpose="introductions").count()
+
+
+def test_seed_demo_creates_the_demo_organizer_once_and_leaves_real_people_alone(make_supporter):
+    real = make_supporter(email="real@example.org")
+    call_command("seed_demo", supporters=10, seed=1)
+    call_command("seed_demo", supporters=10, seed=1)
+    assert Supporter.objects.filter(pk=real.pk).exists()
+    organizer = get_user_model().objects.get(username="organizer")
+    assert organizer.is_staff
+
+
+def test_if_empty_adds_nothing_when_there_are_supporters(make_supporter):
+    make_supporter()
+    call_command("seed_demo", supporters=50, seed=1, if_empty=True)
+    assert Supporter.objects.count() == 1

@@ -1,0 +1,159 @@
+"""The manage page: see, change, export and erase one's own data."""
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from supporters import tokens
+from supporters.models import ConsentRecord, OutboxMessage, RateLimitEvent, Supporter
+
+pytestmark = pytest.mark.django_db
+
+
+def _checked(page: str, name: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+    return " checked" in tag
+
+
+def url(name, supporter):
+    return reverse(f"supporters:{name}", args=[tokens.manage_token(supporter.pk)])
+
+
+def test_the_manage_page_shows_my_data_and_current_consents(client, make_supporter):
+    supporter = make_supporter(name="Вера К.", consents=["public_map"])
+    page = client.get(url("manage", supporter)).content.decode()
+    assert "Вера К." in page and supporter.email in page
+    assert _checked(page, "consent_public_map")
+    assert not _checked(page, "consent_introductions")
+
+
+def test_changing_consents_records_only_what_changed(client, make_supporter):
+    supporter = make_supporter(consents=["public_map", "email_updates"])
+    response = client.post(
+        url("manage_consents", supporter),
+        {"consent_public_map": "on", "consent_introductions": "on"},
+    )
+    assert response.status_code == 302
+
+    supporter.refresh_from_db()
+    assert supporter.consents() == {
+        "public_map": True,
+        "introductions": True,
+        "event_invitations": False,
+        "email_updates": False,
+    }
+    changes = ConsentRecord.objects.filter(supporter=supporter, source="manage_page")
+    assert sorted((r.purpose, r.granted) for r in changes) == [
+        ("email_updates", False),
+        ("introductions", True),
+    ]
+
+
+def test_withdrawing_everything_is_one_click(client, make_supporter):
+    supporter = make_supporter(consents=["public_map", "introductions", "email_updates"])
+    client.post(url("manage_unsubscribe", supporter))
+    supporter.refresh_from_db()
+    assert supporter.status == "unsubscribed"
+    assert not any(supporter.consents().values())
+
+
+def test_profile_changes_are_saved_and_validated(client, make_supporter):
+    supporter = make_supporter()
+    ok = client.post(
+        url("manage_profile", supporter),
+        {
+            "display_name": "Новое Имя",
+            "language": "ru",
+            "channel": "email",
+            "frequency": "calls_to_action",
+            "topics": ["environment", "city"],
+            "phone": "",
+        },
+    )
+    assert ok.status_code == 302
+    supporter.refresh_from_db()
+    assert (supporter.display_name, supporter.language, supporter.frequency) == (
+        "Новое Имя",
+        "ru",
+        "calls_to_action",
+    )
+    assert sorted(supporter.topics) == ["city", "environment"]
+
+    bad = client.post(
+        url("manage_profile", supporter),
+        {"display_name": "", "language": "xx", "channel": "email", "frequency": "weekly"},
+    )
+    assert bad.status_code == 400
+    supporter.refresh_from_db()
+    assert supporter.display_name == "Новое Имя"
+
+
+def test_moving_home_is_limited_per_month(client, make_supporter, settings):
+    settings.SOSEDI_LOCATION_CHANGES_PER_MONTH = 2
+    supporter = make_supporter()
+    codes = [
+        client.post(url("manage_location", supporter), {"location_text": city}).status_code
+        for city in ["Казань", "Тверь", "Омск"]
+    ]
+    assert codes == [302, 302, 429]
+    supporter.refresh_from_db()
+    assert supporter.region == "Tver Oblast"
+    assert supporter.location_changed_at is not None
+
+
+def test_an_unknown_new_home_changes_nothing(client, make_supporter):
+    supporter = make_supporter()
+    before = supporter.cell
+    response = client.post(url("manage_location", supporter), {"location_text": "Qwzxv"})
+    assert response.status_code == 400
+    supporter.refresh_from_db()
+    assert supporter.cell == before
+    assert not RateLimitEvent.objects.filter(scope="relocate").exists()
+
+
+def test_export_holds_everything_about_me_and_no_one_else(client, make_supporter):
+    me = make_supporter(name="Me", consents=["public_map"])
+    other = make_supporter(name="Other person")
+    response = client.get(url("manage_export", me))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    data = json.loads(response.content)
+    assert data["email"] == me.email and data["name"] == "Me"
+    assert data["consents"]["public_map"] is True
+    assert [h["purpose"] for h in data["consent_history"]] == ["public_map"]
+    assert {m["kind"] for m in data["emails_sent"]} == {"confirm", "welcome"}
+    assert int(data["location"]["h3_cell"], 16) == me.cell
+    assert other.email not in response.content.decode()
+
+
+def test_erasure_removes_every_row_about_the_person_at_once(client, make_supporter):
+    me = make_supporter(consents=["public_map", "introductions"])
+    keep = make_supporter(consents=["public_map"])
+    delete_url = url("manage_delete", me)
+
+    assert client.get(delete_url).status_code == 200  # a confirmation page first
+    assert Supporter.objects.filter(pk=me.pk).exists()
+    assert client.post(delete_url).status_code == 200
+
+    assert not Supporter.objects.filter(pk=me.pk).exists()
+    assert not ConsentRecord.objects.filter(supporter_id=me.pk).exists()
+    assert not OutboxMessage.objects.filter(to_email__iexact=me.email).exists()
+    assert Supporter.objects.filter(pk=keep.pk).exists()
+    assert ConsentRecord.objects.filter(supporter=keep).exists()
+    # No table keeps the address: search every text column of every table.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public'"
+            " AND data_type IN ('text', 'character varying', 'jsonb')"
+        )
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',
+                [f"%{me.email}%"],
+            )
+            assert cursor.fetchone()[0] == 0, f"{table}.{column} still holds the address"
