@@ -61,3 +61,9 @@ class GeocodeCache(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "query_hash"], name="geocode_cache_key"),
         ]
+
+
+# The public map's snapshot tables live in their own module (issue 3).
+from geo.snapshot_models import MapSnapshot, PublicArea, PublicCell  # noqa: E402
+
+__all__ = ["GeocodeCache", "MapSnapshot", "Place", "PlaceName", "PublicArea", "PublicCell"]

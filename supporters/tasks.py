@@ -58,3 +58,19 @@ def deliver_message(message_id: int) -> None:
             return
     logger.warning("message %s not sent (attempt %s): %s", message_id, message.attempts, failed)
     raise failed
+
+
+@app.task(queue="maps", queueing_lock="refresh_map")
+def refresh_public_map(timestamp: int | None = None) -> None:
+    """Rebuild the public map's snapshot (what `manage.py refresh_map` does)."""
+    from django.core.management import call_command
+
+    call_command("refresh_map", verbosity=0)
+    logger.info("public map snapshot rebuilt (scheduled for %s)", timestamp)
+
+
+# Hourly by default (SOSEDI_MAP_REFRESH_CRON); the worker defers it on schedule.
+if settings.SOSEDI_MAP_REFRESH_CRON:
+    app.periodic(cron=settings.SOSEDI_MAP_REFRESH_CRON, periodic_id="public_map")(
+        refresh_public_map
+    )
