@@ -3,7 +3,8 @@
 #  1. Debian packages (as root directly, else with sudo);
 #  2. the virtualenv in .venv with the locked Python packages;
 #  3. a project-local PostGIS cluster, unless DATABASE_URL is set;
-#  4. migrations, compiled translations, the offline gazetteer.
+#  4. front-end packages from package-lock.json (npm ci), served as static files;
+#  5. migrations, compiled translations, the offline gazetteer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,11 @@ DEB_PACKAGES=(
     gettext python3-venv
     chromium fonts-dejavu-core
 )
+# npm installs the front-end packages. Debian's nodejs and npm, unless an npm is already
+# there (NodeSource's nodejs bundles its own, and Debian's npm would conflict with it).
+if ! command -v npm >/dev/null; then
+    DEB_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -55,6 +61,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.sosedi-stamp 2>/dev/null)" != "$
     .venv/bin/pip install -q -r requirements.lock
     .venv/bin/pip install -q --no-deps -e .
     echo "$stamp" > .venv/.sosedi-stamp
+fi
+
+# Front-end packages (leaflet.heat, topojson-client, world-atlas): exactly the lockfile's
+# versions, re-installed only when package.json or package-lock.json change.
+npm_stamp=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
+if [ "$(cat node_modules/.sosedi-stamp 2>/dev/null)" != "$npm_stamp" ]; then
+    say "installing front-end packages into node_modules"
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+    echo "$npm_stamp" > node_modules/.sosedi-stamp
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
