@@ -65,9 +65,9 @@ def _pick_russian_name(name: str, alternates: list[str]) -> str:
     Belarusian, Ukrainian or old spellings sit beside it. The Russian form is usually the
     one the Latin spellings were romanised from, so candidates are scored by their mean
     similarity, once transliterated, to the Latin spellings; ties prefer modern Russian
-    orthography (no final 'ъ', no Ukrainian '-ськ', a hyphen, a final 'ь'). Right for the
-    60 largest Russian cities but a few (e.g. Rostov-on-Don); a sign-up keeps the
-    person's own spelling instead.
+    orthography (no final 'ъ', no Ukrainian '-ськ', a hyphen, a final 'ь'). A heuristic:
+    among the 60 largest Russian cities a few still come out wrong (e.g. Rostov-on-Don
+    as 'Ростов на Дон', Cherepovets as 'Череповець').
     """
     candidates = [a for a in alternates if _RUSSIAN_ONLY.match(a)]
     if not candidates:
@@ -77,7 +77,9 @@ def _pick_russian_name(name: str, alternates: list[str]) -> str:
     latin = [a.casefold() for a in alternates if _LATIN_ONLY.match(a)] + [name.casefold()]
 
     def score(c: str):
-        t = c.casefold().translate(_TRANSLIT)
+        # Normalised first, so that 'Санкт-Петербург' and 'Санкт Петербург' tie and the
+        # tie-break below picks the hyphenated one.
+        t = normalise(c).translate(_TRANSLIT)
         mean = sum(SequenceMatcher(None, t, x).ratio() for x in latin) / len(latin)
         return (round(mean, 2), not c.endswith("ъ"), "ськ" not in c, "-" in c, c.endswith("ь"))
 
@@ -140,7 +142,7 @@ def gazetteer_rows(dataset: str = "cities5000"):
 
 
 # Bump when the derivation above changes, so cached builds are not reused.
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2
 
 
 def _cached_rows(dataset: str) -> list:
@@ -217,10 +219,12 @@ def _filter_by_qualifiers(places: list[Place], qualifiers: list[str]) -> list[Pl
     return kept
 
 
-def places_named(query: str, *, limit: int = 10) -> list[Place]:
+def places_named(query: str, *, limit: int = 10, loose: bool = False) -> list[Place]:
     """Places whose name (any spelling) is exactly the query, most populous first.
 
-    'Name, qualifier, …' narrows by country (code or name) or region when that matches.
+    'Name, qualifier, …' narrows by country (code or name) or region. Qualifiers that
+    match nothing ('Москва, Тверская улица, 7') make it answer nothing, unless `loose`,
+    when the first part alone is looked up: a street address then falls back to its town.
     """
     whole = normalise(query)
     if not whole:
@@ -231,7 +235,9 @@ def places_named(query: str, *, limit: int = 10) -> list[Place]:
     head, *rest = [normalise(part) for part in query.split(",")]
     candidates = _exact(head, 200)
     narrowed = _filter_by_qualifiers(candidates, [q for q in rest if q])
-    return (narrowed or candidates)[:limit]
+    if narrowed:
+        return narrowed[:limit]
+    return candidates[:limit] if loose else []
 
 
 def _exact(name: str, limit: int) -> list[Place]:
@@ -244,9 +250,7 @@ def places_like(query: str, *, limit: int = 8) -> list[Place]:
     q = normalise(query.split(",")[0])
     if len(q) < 2:
         return []
-    prefix_ids = (
-        PlaceName.objects.filter(name__startswith=q).values("place_id").distinct()[:500]
-    )
+    prefix_ids = PlaceName.objects.filter(name__startswith=q).values("place_id").distinct()[:500]
     found = list(Place.objects.filter(geonameid__in=prefix_ids).order_by("-population")[:limit])
     if len(found) >= limit:
         return found
@@ -270,9 +274,12 @@ def place_search(query: str, *, limit: int = 8) -> list[Place]:
     """What a search box offers: exact matches first, then prefixes and near spellings."""
     exact = places_named(query, limit=limit)
     seen = {p.geonameid for p in exact}
-    return exact + [p for p in places_like(query, limit=limit) if p.geonameid not in seen][
-        : limit - len(exact)
-    ]
+    return (
+        exact
+        + [p for p in places_like(query, limit=limit) if p.geonameid not in seen][
+            : limit - len(exact)
+        ]
+    )
 
 
 def place_nearest(point: Point, *, within_km: float = 150) -> Place | None:

@@ -95,6 +95,13 @@ def geocode(query: str, *, language: str = "en") -> Location:
         if found is not None:
             return found
 
+    # 'Town, street, number' with no geocoder to place the street: the town will do.
+    places = gazetteer.places_named(query, limit=1, loose=True)
+    if places:
+        return _from_place(
+            places[0], precision=Precision.CITY, source="gazetteer", language=language
+        )
+
     suggestions = [place_label(p, language) for p in gazetteer.places_like(query, limit=5)]
     raise GeocodingError(
         _("We could not find “%(query)s”. Try the name of your town or city.") % {"query": query},
@@ -153,9 +160,10 @@ def _remote_geocoder():
     return limited, kwargs
 
 
-def _query_hash(provider: str, query: str) -> str:
+def _query_hash(provider: str, query: str, language: str) -> str:
+    # The language is part of the key: the cached locality is named in it.
     key = settings.SECRET_KEY.encode()
-    message = f"{provider}|{gazetteer.normalise(query)}".encode()
+    message = f"{provider}|{language}|{gazetteer.normalise(query)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -194,7 +202,7 @@ def _parse(provider: str, raw: dict) -> tuple[str, str, str, str]:
 
 def _geocode_remote(query: str, *, language: str) -> Location | None:
     provider = settings.SOSEDI_GEOCODER
-    key = _query_hash(provider, query)
+    key = _query_hash(provider, query, language)
     cached = GeocodeCache.objects.filter(provider=provider, query_hash=key).first()
     if cached is None:
         limited, kwargs = _remote_geocoder()

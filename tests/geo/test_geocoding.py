@@ -424,14 +424,17 @@ def test_a_failing_geocoder_does_not_log_the_typed_address(nominatim, caplog):
         assert typed not in logged  # ... but not what the person typed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: 'City, street' matches the city in the gazetteer (unmatched qualifiers "
-    "fall back to the bare name), so the configured geocoder is never asked",
-)
 def test_a_city_first_street_address_goes_to_the_configured_geocoder(nominatim):
     nominatim.expect_request("/search").respond_with_json(nominatim_answer())
 
     location = geocode("Москва, Тверская улица, 7")
 
     assert location.precision == Precision.STREET
+
+
+def test_a_street_address_falls_back_to_its_town_when_no_geocoder_is_configured():
+    location = geocode("Москва, Тверская улица, 7")
+
+    assert location.precision == Precision.CITY
+    assert location.source == "gazetteer"
+    assert location.country_code == "RU" and location.region == "Moscow"
