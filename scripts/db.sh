@@ -66,7 +66,7 @@ start() {
     if [ -z "$(psql_admin -d postgres -c "select 1 from pg_database where datname='$DBNAME'")" ]; then
         psql_admin -d postgres -c "create database \"$DBNAME\" owner \"$DBUSER\""
     fi
-    psql_admin -d "$DBNAME" -c "create extension if not exists postgis; create extension if not exists pg_trgm;"
+    psql_admin -d "$DBNAME" -c "set client_min_messages = warning; create extension if not exists postgis; create extension if not exists pg_trgm;"
 }
 
 stop() { if running; then as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; fi; }

@@ -8,6 +8,7 @@ HOST=${SOSEDI_HOST:-127.0.0.1}
 PORT=${SOSEDI_PORT:-8000}
 
 $PY manage.py seed_demo --if-empty --supporters "${SOSEDI_DEMO_SUPPORTERS:-5000}" --seed 1
+$PY manage.py refresh_map
 
 pids=()
 cleanup() {
@@ -22,12 +23,18 @@ pids+=($!)
 $PY manage.py runserver "$HOST:$PORT" &
 pids+=($!)
 
+# Wait for the web server before printing where to go.
+for _ in $(seq 60); do
+    if $PY -c "import urllib.request, sys; urllib.request.urlopen('http://$HOST:$PORT/', timeout=1)" 2>/dev/null; then break; fi
+    sleep 0.5
+done
 read -r organizer password < <($PY -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mapsite.settings"); import django; django.setup(); from django.conf import settings; print(*settings.SOSEDI_DEMO_ORGANIZER)')
 cat <<MSG
 
   Sosedi is running (Ctrl-C stops the web server and the worker):
     start page     http://$HOST:$PORT/
     join           http://$HOST:$PORT/join/
+    public map     http://$HOST:$PORT/map/
     outbox (dev)   http://$HOST:$PORT/dev/outbox/
     admin          http://$HOST:$PORT/admin/   login: $organizer / $password
 

@@ -59,7 +59,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.sosedi-stamp 2>/dev/null)" != "$
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r requirements.lock
-    .venv/bin/pip install -q --no-deps -e .
+    .venv/bin/pip install -q --no-deps -e . >/dev/null 2>&1 \
+        || .venv/bin/pip install --no-deps -e .  # again, loudly, to show why it failed
     echo "$stamp" > .venv/.sosedi-stamp
 fi
 
