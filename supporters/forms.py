@@ -16,12 +16,10 @@ class LocationFields(forms.Form):
     """Where you live: free text, or a pin dropped on the map (which wins if both are given)."""
 
     location_text = forms.CharField(
-        label=_("Where you live"),
+        label=_("Town, postcode or address"),
         max_length=200,
         required=False,
-        help_text=_(
-            "A city, postcode or address. We keep only the neighbourhood, never the address."
-        ),
+        help_text=_("We keep only the neighbourhood, never the address."),
         widget=forms.TextInput(
             attrs={"autocomplete": "address-level2", "list": "place-suggestions"}
         ),
