@@ -254,6 +254,10 @@ def po_entries() -> list[dict]:
     return [{k: (_unquote(v) if isinstance(v, list) else v) for k, v in e.items()} for e in entries]
 
 
+def _translations(entry: dict) -> list[str]:
+    return [v for k, v in entry.items() if k.startswith("msgstr")]
+
+
 def test_the_catalog_header_has_russian_plural_forms():
     header = next(e for e in po_entries() if e["msgid"] == "")
     assert "Language: ru\n" in header["msgstr"]
@@ -269,10 +273,25 @@ def test_every_message_is_translated_and_none_is_fuzzy():
     assert len(entries) > 150
     for entry in entries:
         assert "fuzzy" not in entry["flags"], entry["msgid"]
-        strs = [v for k, v in entry.items() if k.startswith("msgstr")]
+        strs = _translations(entry)
         if "msgid_plural" in entry:
             assert len(strs) == 3, entry["msgid"]
         assert strs and all(s.strip() for s in strs), f"untranslated: {entry['msgid']!r}"
+
+
+def test_plural_forms_follow_russian_rules():
+    from django.utils import translation
+
+    plurals = [e for e in po_entries() if "msgid_plural" in e]
+    if not plurals:
+        pytest.skip("no plural messages in the catalog yet")
+    # 1, 21 → one; 2–4, 22 → few; 5–20, 11–14, 25 → many.
+    cases = {1: 0, 21: 0, 101: 0, 2: 1, 4: 1, 22: 1, 5: 2, 11: 2, 12: 2, 14: 2, 20: 2, 25: 2}
+    with translation.override("ru"):
+        for entry in plurals:
+            for n, form in cases.items():
+                got = translation.ngettext(entry["msgid"], entry["msgid_plural"], n)
+                assert got == entry[f"msgstr[{form}]"], (entry["msgid"], n, got)
 
 
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{\{\s*\w+\s*\}\}|</?[a-z][^>]*>")
@@ -295,10 +314,12 @@ def test_translations_keep_every_placeholder_and_tag():
 def test_russian_text_uses_guillemets_not_straight_or_english_quotes():
     for entry in po_entries():
         if entry["msgid"]:
-            assert not re.search(r"[\"“”„]", entry["msgstr"]), entry["msgstr"]
+            for text in _translations(entry):
+                assert not re.search(r"[\"“”„]", text), text
 
 
 def test_product_name_stays_in_latin_letters():
     for entry in po_entries():
         if "Sosedi" in entry["msgid"]:
-            assert "Sosedi" in entry["msgstr"], entry["msgstr"]
+            for text in _translations(entry):
+                assert "Sosedi" in text and "Соседи" not in text, text
