@@ -57,18 +57,19 @@ def test_a_newcomer_joins_with_a_cyrillic_city_and_confirms_from_the_outbox(page
     page.check("input[name=frequency][value=weekly]")
     page.check("input[name=topics][value=environment]")
     page.screenshot(path=str(ARTIFACTS / "join.png"), full_page=True)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
     page.wait_for_url("**/join/thanks/")
     supporter = Supporter.objects.get(email="maria@example.org")
     assert supporter.status == "pending" and supporter.region == "Sverdlovsk Oblast"
 
-    page.click("text=outbox")
+    page.click("main a[href='/dev/outbox/']")
     page.click("text=Подтвердите")
     confirm_link = page.locator("pre.mail-body a").first
     assert "/confirm/" in confirm_link.get_attribute("href")
+    page.screenshot(path=str(ARTIFACTS / "outbox.png"))
     confirm_link.click()
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
     assert "Добро пожаловать, Мария Петрова!" in page.locator("h1").inner_text()
     supporter.refresh_from_db()
@@ -83,7 +84,7 @@ def test_a_pin_dropped_on_the_map_names_the_nearest_town(page, live_server):
     box = page.locator("#pin-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
-    page.wait_for_function("document.getElementById('pin-status').textContent.includes('✓')")
+    page.locator("#pin-status", has_text="✓").wait_for()
     assert page.input_value("#id_pin_lat") and page.input_value("#id_pin_lon")
     assert "RU" in page.inner_text("#pin-status")
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}
