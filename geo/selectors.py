@@ -37,13 +37,14 @@ def max_span_degrees(zoom: int) -> float:
     return 360 * MAX_VIEW_TILES / 2**zoom
 
 
-def resolution_for_zoom(zoom: int) -> int:
-    """The H3 resolution whose hexagons are some 15–60 px across at this Web Mercator zoom.
+# Hexagons some 20–45 px across at mid latitudes (sizes at 55°N: res 2 ≈ 360 km across,
+# 3 ≈ 140, 4 ≈ 52, 5 ≈ 20, 6 ≈ 7.5, 7 ≈ 2.8), indexed by zoom; zoom 10 and closer: res 7.
+_RESOLUTION_BY_ZOOM = (2, 2, 2, 2, 3, 4, 4, 5, 6, 6, 7)
 
-    Zoom 3 → res 3 (~140 km across), 5 → 4, 7 → 5, 9 → 6, 10 and closer → 7 (~2.8 km),
-    never finer: the public never sees a cell smaller than resolution 7.
-    """
-    return max(3, min(MAX_PUBLIC_RESOLUTION, (zoom - 2) // 2 + 3))
+
+def resolution_for_zoom(zoom: int) -> int:
+    """The H3 resolution drawn at a Web Mercator zoom; never finer than 7 (about 5 km²)."""
+    return min(MAX_PUBLIC_RESOLUTION, _RESOLUTION_BY_ZOOM[min(zoom, len(_RESOLUTION_BY_ZOOM) - 1)])
 
 
 def snapshot_current() -> MapSnapshot | None:

@@ -31,13 +31,41 @@
   // Base layer: the configured tiles, or country outlines when there are none or they fail.
   map.createPane("outlines").style.zIndex = 250;
   var outlines = null;
+  // world-atlas keeps rings that cross the antimeridian whole (as d3-geo expects). On a
+  // flat map such an edge would run across the whole world: continue the ring past ±180
+  // instead, and close a ring that goes round a pole along that pole.
+  function unwrapRing(ring) {
+    var out = [[ring[0][0], ring[0][1]]], offset = 0;
+    for (var i = 1; i < ring.length; i += 1) {
+      var step = ring[i][0] - ring[i - 1][0];
+      if (step > 180) offset -= 360; else if (step < -180) offset += 360;
+      out.push([ring[i][0] + offset, ring[i][1]]);
+    }
+    if (offset !== 0) {
+      var pole = out.reduce(function (sum, p) { return sum + p[1]; }, 0) < 0 ? -90 : 90;
+      out.push([out[out.length - 1][0], pole], [out[0][0], pole], out[0]);
+    }
+    return out;
+  }
+  function unwrapped(collection) {
+    collection.features.forEach(function (f) {
+      var g = f.geometry;
+      if (!g) return;
+      if (g.type === "Polygon") g.coordinates = g.coordinates.map(unwrapRing);
+      if (g.type === "MultiPolygon") {
+        g.coordinates = g.coordinates.map(function (poly) { return poly.map(unwrapRing); });
+      }
+    });
+    return collection;
+  }
+
   function drawOutlines() {
     if (outlines || typeof topojson === "undefined") return;
     outlines = "loading";
     fetch(config.outlines_url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (topo) {
-        outlines = L.geoJSON(topojson.feature(topo, topo.objects.countries), {
+        outlines = L.geoJSON(unwrapped(topojson.feature(topo, topo.objects.countries)), {
           pane: "outlines",
           interactive: false,
           attribution: "Natural Earth",
@@ -129,19 +157,26 @@
     return [y / n, x / n];
   }
 
+  // leaflet.heat redraws on every change and fails when off the map: update it only there.
+  var heatPoints = [];
+  function updateHeat() {
+    if (!heat || !map.hasLayer(heat)) return;
+    // Intensities are relative to the densest hexagon in view, whatever the zoom.
+    heat.setOptions({ maxZoom: map.getZoom() });
+    heat.setLatLngs(heatPoints);
+  }
+
   function render(data) {
     var counts = data.features.map(function (f) { return f.properties.count; });
     breaks = classBreaks(counts);
     hexes.clearLayers();
     hexes.addData(data);
-    if (heat) {
-      var max = Math.max.apply(null, counts.concat([1]));
-      heat.setOptions({ maxZoom: map.getZoom() });
-      heat.setLatLngs(data.features.map(function (f) {
-        var c = centroid(f.geometry.coordinates[0]);
-        return [c[0], c[1], f.properties.count / max];
-      }));
-    }
+    var max = Math.max.apply(null, counts.concat([1]));
+    heatPoints = data.features.map(function (f) {
+      var c = centroid(f.geometry.coordinates[0]);
+      return [c[0], c[1], f.properties.count / max];
+    });
+    updateHeat();
     renderLegend();
     el.dataset.cells = String(data.features.length);
     el.dataset.resolution = String(data.resolution || "");
@@ -173,6 +208,7 @@
         if (err.name === "AbortError") return;
         el.classList.remove("is-loading");
         setStatus(t.error);
+        if (window.console) console.error(err);
       });
   }
   map.on("moveend", function () {
@@ -191,6 +227,7 @@
     if (mode === "heat" && heat) {
       map.removeLayer(hexes);
       heat.addTo(map);
+      updateHeat();
     } else {
       mode = "hexagons";
       if (heat) map.removeLayer(heat);

@@ -21,6 +21,8 @@ class Command(BaseCommand):
             people=public_map_people(),
             progress=(lambda message: self.stdout.write(f"  {message}")) if verbose else None,
         )
+        if not verbose:
+            return
         snapshot = report.snapshot
         per_resolution = ", ".join(
             f"res {r}: {n}" for r, n in sorted(report.cells_by_resolution.items())
