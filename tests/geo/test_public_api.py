@@ -1,0 +1,201 @@
+"""GET /api/public/cells and the /map/ pages: validation, caps, caching, framing, CSP."""
+
+import re
+
+import h3
+import pytest
+from django.urls import reverse
+
+from geo.selectors import resolution_for_zoom
+from geo.snapshot_models import MapSnapshot
+from tests.geo.test_snapshot import NOVOSIBIRSK, cell_at, refresh_map, seed_supporters
+
+CELLS = reverse("public_map:cells")
+MAP = reverse("public_map:map")
+EMBED = reverse("public_map:embed")
+LON, LAT = NOVOSIBIRSK
+NEAR = f"{LON - 1},{LAT - 1},{LON + 1},{LAT + 1}"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spread(db):
+    """Eight resolution-7 cells of 12 people, 7 km apart on a line east of Novosibirsk."""
+    people = []
+    for i in range(8):
+        people += seed_supporters(cell_at(LON + i * 0.12, LAT, resolution=7), 12)
+    refresh_map()
+    return people
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"zoom": "5"},
+        {"bbox": NEAR},
+        {"bbox": "a,b,c,d", "zoom": "5"},
+        {"bbox": "82,54,84", "zoom": "5"},
+        {"bbox": "82,54,84,56,1", "zoom": "5"},
+        {"bbox": "nan,54,84,56", "zoom": "5"},
+        {"bbox": "82,54,inf,56", "zoom": "5"},
+        {"bbox": "84,54,82,56", "zoom": "5"},  # west east of east
+        {"bbox": "82,56,84,54", "zoom": "5"},  # south north of north
+        {"bbox": "82,54,82,56", "zoom": "5"},  # empty
+        {"bbox": "170,54,190,56", "zoom": "5"},
+        {"bbox": "82,-95,84,56", "zoom": "5"},
+        {"bbox": NEAR, "zoom": "x"},
+        {"bbox": NEAR, "zoom": "5.5"},
+        {"bbox": NEAR, "zoom": "-1"},
+        {"bbox": NEAR, "zoom": "19"},
+        {"bbox": "30,40,90,70", "zoom": "8"},  # 60° across at zoom 8 (limit 22.5°)
+        {"bbox": "82,54,89,56", "zoom": "10"},  # 7° across at zoom 10 (limit 5.6°)
+    ],
+)
+def test_bad_queries_get_400_with_a_json_message(client, spread, query):
+    response = client.get(CELLS, query)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert "ETag" not in response
+
+
+def test_the_largest_bbox_a_zoom_allows_is_accepted(client, spread):
+    assert client.get(CELLS, {"bbox": "-180,-85,180,85", "zoom": "4"}).status_code == 200
+    assert client.get(CELLS, {"bbox": "80,50,85.6,55.6", "zoom": "10"}).status_code == 200
+
+
+def test_the_response_is_a_geojson_feature_collection_of_hexagons(client, spread):
+    response = client.get(CELLS, {"bbox": NEAR, "zoom": "10"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    body = response.json()
+    assert body["type"] == "FeatureCollection" and body["resolution"] == 7
+    assert body["snapshot"] == MapSnapshot.objects.get().version and not body["truncated"]
+    assert len(body["features"]) == 8
+    for feature in body["features"]:
+        assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Polygon"
+        ring = feature["geometry"]["coordinates"][0]
+        assert len(ring) == 7 and ring[0] == ring[-1]
+        assert feature["id"] == feature["properties"]["cell"]
+        assert h3.get_resolution(feature["id"]) == 7
+        assert feature["properties"]["count"] >= 10
+
+
+def test_too_many_cells_for_the_cap_are_served_at_a_coarser_resolution(client, spread, settings):
+    zoom = 10
+    assert len(client.get(CELLS, {"bbox": NEAR, "zoom": zoom}).json()["features"]) == 8
+    settings.SOSEDI_MAP_MAX_CELLS = 3
+    body = client.get(CELLS, {"bbox": NEAR, "zoom": zoom}).json()
+    assert 1 <= len(body["features"]) <= 3
+    assert body["resolution"] < resolution_for_zoom(zoom) and not body["truncated"]
+    assert all(h3.get_resolution(f["id"]) == body["resolution"] for f in body["features"])
+
+
+def test_even_the_coarsest_resolution_is_cut_to_the_cap(client, spread, settings):
+    # Moscow and Novosibirsk lie in different resolution-1 cells.
+    seed_supporters(cell_at(37.62, 55.75), 30)
+    refresh_map()
+    settings.SOSEDI_MAP_MAX_CELLS = 1
+    body = client.get(CELLS, {"bbox": "-180,-85,180,85", "zoom": "2"}).json()
+    assert body["resolution"] == 1 and body["truncated"] is True
+    assert len(body["features"]) == 1
+
+
+def test_responses_carry_cache_headers_tied_to_the_snapshot_version(client, spread, settings):
+    query = {"bbox": NEAR, "zoom": "9"}
+    first = client.get(CELLS, query)
+    version = MapSnapshot.objects.get().version
+    assert first["ETag"] == f'"map-{version}"'
+    assert "public" in first["Cache-Control"]
+    assert f"max-age={settings.SOSEDI_MAP_CACHE_SECONDS}" in first["Cache-Control"]
+    assert first["Last-Modified"]
+
+    again = client.get(CELLS, query, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+    refresh_map()
+    after = client.get(CELLS, query, headers={"If-None-Match": first["ETag"]})
+    assert after.status_code == 200 and after["ETag"] != first["ETag"]
+
+
+def test_before_the_first_snapshot_the_answer_is_empty_and_not_cached(client, db):
+    response = client.get(CELLS, {"bbox": NEAR, "zoom": "9"})
+    assert response.status_code == 200
+    assert response.json() == {"type": "FeatureCollection", "snapshot": None, "features": []}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_only_get_is_allowed(client, spread):
+    assert client.post(CELLS, {"bbox": NEAR, "zoom": "9"}).status_code == 405
+
+
+# --- the pages --------------------------------------------------------------------------
+
+
+def _csp(response) -> dict[str, list[str]]:
+    policy = {}
+    for part in response["Content-Security-Policy"].split(";"):
+        name, *values = part.split()
+        policy[name] = values
+    return policy
+
+
+def _hosts(policy: dict[str, list[str]]) -> set[str]:
+    return {v for values in policy.values() for v in values if "." in v or "://" in v}
+
+
+def test_the_map_page_shows_the_total_the_join_call_and_the_embed_snippet(client, spread):
+    response = client.get(MAP)
+    assert response.status_code == 200
+    page = response.content.decode()
+    total = MapSnapshot.objects.get().areas.get(level="world").count
+    assert f'<span class="headline-number">{total}</span>' in page
+    assert reverse("supporters:join") in page
+    assert 'id="public-map"' in page and 'id="map-legend"' in page
+    assert '&lt;iframe src="http://testserver/map/embed/"' in page
+    assert "leaflet-heat.js" in page and "topojson-client" in page
+    for person in spread:
+        assert person.display_name not in page and str(person.pk) not in page
+
+
+def test_the_map_page_before_any_snapshot(client, db):
+    response = client.get(MAP)
+    assert response.status_code == 200
+    assert "headline-number" not in response.content.decode()
+
+
+def test_every_page_is_unframable_except_the_embed(client, spread):
+    for url in (MAP, reverse("supporters:landing"), reverse("supporters:join")):
+        response = client.get(url)
+        assert response["X-Frame-Options"] == "DENY"
+        assert _csp(response)["frame-ancestors"] == ["'none'"]
+    embed = client.get(EMBED)
+    assert embed.status_code == 200 and "X-Frame-Options" not in embed
+    assert _csp(embed)["frame-ancestors"] == ["*"]
+    assert 'id="public-map"' in embed.content.decode()
+
+
+@pytest.mark.parametrize("url", [MAP, EMBED, CELLS + "?bbox=80,50,85,55&zoom=9"])
+def test_the_content_security_policy_names_no_host_but_the_tile_server(client, spread, url):
+    policy = _csp(client.get(url))
+    assert policy["default-src"] == ["'self'"] and policy["script-src"] == ["'self'"]
+    assert policy["connect-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
+    assert _hosts(policy) == {"https://tile.openstreetmap.org"}
+
+
+@pytest.mark.parametrize("url", [MAP, EMBED])
+def test_the_map_pages_have_no_inline_script_and_load_nothing_from_elsewhere(client, spread, url):
+    page = client.get(url).content.decode()
+    for tag in re.findall(r"<script[^>]*>", page):
+        assert "src=" in tag or 'type="application/json"' in tag, tag
+    for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert ref.startswith(("/", "#", "http://testserver/")), ref
+
+
+def test_the_navigation_and_the_landing_page_link_to_the_map(client, db):
+    page = client.get(reverse("supporters:landing")).content.decode()
+    assert page.count(f'href="{MAP}"') >= 2
