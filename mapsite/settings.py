@@ -285,3 +285,63 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# --- Organizer workspace (issue 4): roles, two-factor login, lockout, audit --------------
+# Organizer pages and /admin/ need a password and a second factor (TOTP app or a one-time
+# recovery code); see supporters/organize/. Repeated failed logins lock the account out.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "supporters.organize.middleware.StaffTwoFactorMiddleware",
+)
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "organize:login"
+LOGIN_REDIRECT_URL = "organize:dashboard"
+
+# django-axes: N failed logins for one username (from any address), or from one address
+# (for any username), lock that username or address out for the cool-off time; an admin
+# lifts a lock early with `manage.py axes_reset_username NAME` or `axes_reset_ip IP`.
+AXES_FAILURE_LIMIT = env.int("SOSEDI_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SOSEDI_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "organize/locked.html"
+AXES_CLIENT_IP_CALLABLE = "supporters.ratelimit.client_ip"
+AXES_VERBOSE = False
+
+# django-otp: the issuer shown in authenticator apps; TOTP codes are 6 digits / 30 s.
+OTP_TOTP_ISSUER = env.str("SOSEDI_OTP_ISSUER", default="Sosedi")
+
+# Idle sessions expire: every request renews the cookie, so SESSION_COOKIE_AGE is the
+# idle limit. Public visitors have no session (language is a cookie of its own).
+SESSION_COOKIE_AGE = env.int("SOSEDI_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# The audit log keeps where each action came from: the client IP address, or with
+# SOSEDI_AUDIT_HASH_IP=true a keyed hash of it (comparable, not readable).
+SOSEDI_AUDIT_HASH_IP = env.bool("SOSEDI_AUDIT_HASH_IP", default=False)
+# Background jobs of the workspace (imports, bulk messages).
+PROCRASTINATE_IMPORT_PATHS = ["supporters.organize.tasks"]
+# Mail to a segment is queued in batches of this many recipients per transaction.
+SOSEDI_MAILING_BATCH = env.int("SOSEDI_MAILING_BATCH", default=500)
+# Rows an import handles per transaction (and per progress update).
+SOSEDI_IMPORT_BATCH = env.int("SOSEDI_IMPORT_BATCH", default=1000)
+# Where uploaded import files and error reports are kept until the import is deleted.
+SOSEDI_IMPORT_DIR = env.path("SOSEDI_IMPORT_DIR", default=BASE_DIR / "var" / "imports")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("geo.urls")),
     path("", include("geo.map_urls")),
     path("", include("supporters.urls")),
+    path("", include("supporters.organize.urls")),
 ]

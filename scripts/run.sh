@@ -28,7 +28,8 @@ for _ in $(seq 60); do
     if $PY -c "import urllib.request, sys; urllib.request.urlopen('http://$HOST:$PORT/', timeout=1)" 2>/dev/null; then break; fi
     sleep 0.5
 done
-read -r organizer password < <($PY -c 'import os; os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mapsite.settings"); import django; django.setup(); from django.conf import settings; print(*settings.SOSEDI_DEMO_ORGANIZER)')
+# The demo organizer (admin role) and a fresh one-time code for the second login step.
+read -r organizer password code secret < <($PY manage.py demo_organizer --shell)
 cat <<MSG
 
   Sosedi is running (Ctrl-C stops the web server and the worker):
@@ -36,7 +37,10 @@ cat <<MSG
     join           http://$HOST:$PORT/join/
     public map     http://$HOST:$PORT/map/
     outbox (dev)   http://$HOST:$PORT/dev/outbox/
-    admin          http://$HOST:$PORT/admin/   login: $organizer / $password
+    organizers     http://$HOST:$PORT/organize/   login: $organizer / $password
+                   then the one-time code $code
+                   (or add the TOTP key $secret to an authenticator app)
+    admin          http://$HOST:$PORT/admin/   (the same login)
 
 MSG
 wait -n "${pids[@]}"

@@ -183,3 +183,5 @@ class RateLimitEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["scope", "key", "created_at"])]
+
+from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)

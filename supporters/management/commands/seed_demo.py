@@ -1,7 +1,6 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from supporters.demo import demo_supporters_seed
@@ -49,11 +48,7 @@ class Command(BaseCommand):
             )
         )
         if not no_organizer:
-            username, password = settings.SOSEDI_DEMO_ORGANIZER
-            user, created = get_user_model().objects.get_or_create(
-                username=username, defaults={"is_staff": True, "is_superuser": True}
-            )
-            if created:
-                user.set_password(password)
-                user.save()
-                self.stdout.write(f"demo organizer: {username} / {password}")
+            # An admin with a second factor: /organize/ and /admin/ need one.
+            from django.core.management import call_command
+
+            call_command("demo_organizer", stdout=self.stdout)

@@ -1,0 +1,154 @@
+"""Counts per H3 cell for the organizers' heatmap, and the heatmap itself (folium).
+
+folium loads Leaflet, jQuery, Bootstrap and its plugins from CDNs by default. Here every
+asset is a URL the caller passes (the app's static files), and the page carries only the
+scripts and styles the heatmap needs, so it makes no third-party request.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+import h3
+from branca.element import MacroElement
+from django.db import connection
+from django.db.models import QuerySet
+from folium.plugins import HeatMap
+from folium.template import Template
+
+from geo.snapshot import h3_parent_sql
+
+HEATMAP_RESOLUTION = 8
+
+
+@dataclass(frozen=True)
+class CellCount:
+    cell: int
+    lat: float
+    lon: float
+    count: int
+
+
+def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> list[CellCount]:
+    """How many rows of `queryset` (which has a `cell` column) fall in each H3 cell.
+
+    Cells finer than `resolution` are counted in their parent; the count happens in SQL
+    and Python then touches each cell once, to place its centre.
+    """
+    inner, params = queryset.order_by().values("cell").query.sql_with_params()
+    parent = h3_parent_sql("q.cell", "%s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT CASE WHEN ((q.cell >> 52) & 15) > %s THEN {parent} ELSE q.cell END AS c,
+                   count(*)
+            FROM ({inner}) q GROUP BY 1 ORDER BY 2 DESC, 1
+            """,
+            [resolution, resolution, resolution, *params],
+        )
+        rows = cursor.fetchall()
+    out = []
+    for cell, count in rows:
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+        out.append(CellCount(cell=cell, lat=lat, lon=lon, count=count))
+    return out
+
+
+@dataclass(frozen=True)
+class MapAssets:
+    """Local URLs of the scripts and styles a folium heatmap needs."""
+
+    leaflet_js: str
+    leaflet_css: str
+    heat_js: str
+    extra_js: tuple[str, ...] = ()
+    extra_css: tuple[str, ...] = ()
+
+
+def heatmap_figure(
+    cells: Sequence[CellCount],
+    *,
+    assets: MapAssets,
+    tile_url: str,
+    attribution: str,
+    center: tuple[float, float],
+    zoom: int,
+    hook: tuple[str, dict] | None = None,
+) -> folium.Map:
+    """A folium map with one weighted heat point per cell (never one per person).
+
+    `hook` names a global JavaScript function (from `assets.extra_js`) that is called with
+    the Leaflet map and a JSON-ready config once the map exists.
+    """
+
+    class LocalMap(folium.Map):
+        default_js = [("leaflet", assets.leaflet_js)] + [
+            (f"extra_js_{i}", url) for i, url in enumerate(assets.extra_js)
+        ]
+        default_css = [("leaflet_css", assets.leaflet_css)] + [
+            (f"extra_css_{i}", url) for i, url in enumerate(assets.extra_css)
+        ]
+
+    class LocalHeatMap(HeatMap):
+        default_js = [("leaflet-heat.js", assets.heat_js)]
+
+    if cells:
+        lats = [c.lat for c in cells]
+        lons = [c.lon for c in cells]
+        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    else:
+        bounds = None
+    fmap = LocalMap(
+        location=list(center),
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+    )
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=attribution, name="base", max_zoom=18).add_to(fmap)
+    if cells:
+        top = max(c.count for c in cells)
+        LocalHeatMap(
+            [[round(c.lat, 5), round(c.lon, 5), c.count] for c in cells],
+            name="supporters",
+            radius=18,
+            blur=14,
+            min_opacity=0.35,
+            max_zoom=12,
+            # leaflet.heat sums overlapping points; `max` scales the ramp to the densest cell.
+            max=top,
+        ).add_to(fmap)
+        if len(cells) > 1:
+            fmap.fit_bounds(bounds, padding=(20, 20))
+    if hook is not None:
+        _Hook(*hook).add_to(fmap)
+    return fmap
+
+
+class _Hook(MacroElement):
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        window[{{ this.function|tojson }}]({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, function: str, config: dict):
+        super().__init__()
+        self._name = "SosediHook"
+        self.function = function
+        self.config = config
+
+
+_INLINE = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
+
+
+def figure_html(fmap: folium.Map, *, nonce: str) -> str:
+    """The map as a whole HTML document, every inline script and style carrying `nonce`.
+
+    The page's Content-Security-Policy allows inline code only with that nonce, so the
+    markup folium generates runs and nothing injected into it would.
+    """
+    html = fmap.get_root().render()
+    return _INLINE.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)

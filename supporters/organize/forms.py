@@ -1,0 +1,156 @@
+"""Forms of the organizer workspace: filters, segments, mail, uploads, second factor."""
+
+import json
+
+from django import forms
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point, Polygon
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from supporters.models import Purpose, Supporter
+from supporters.organize.selectors import SupporterFilter
+
+MAX_POLYGON_VERTICES = 500
+
+
+def _split_tags(text: str) -> tuple[str, ...]:
+    seen = []
+    for raw in text.replace("|", ",").split(","):
+        tag = " ".join(raw.split()).casefold()[:50]
+        if tag and tag not in seen:
+            seen.append(tag)
+    return tuple(seen)
+
+
+class FilterForm(forms.Form):
+    purpose = forms.ChoiceField(
+        label=_("Consent"), required=False, choices=[("", _("any"))] + Purpose.choices
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("any"))] + Supporter.Status.choices
+    )
+    tags = forms.CharField(
+        label=_("Tags"), required=False, max_length=300, help_text=_("comma-separated; any")
+    )
+    joined_from = forms.DateField(label=_("Joined from"), required=False)
+    joined_to = forms.DateField(label=_("Joined until"), required=False)
+    country = forms.CharField(label=_("Country code"), required=False, max_length=2)
+    region = forms.CharField(label=_("Region"), required=False, max_length=200)
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not country.isalpha():
+            raise ValidationError(_("Two letters, e.g. RU."))
+        return country
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("joined_from"), data.get("joined_to")
+        if start and end and start > end:
+            raise ValidationError(_("The start date is after the end date."))
+        return data
+
+    def filters(self) -> SupporterFilter:
+        d = self.cleaned_data
+        return SupporterFilter(
+            purpose=d["purpose"],
+            status=d["status"],
+            tags=_split_tags(d["tags"]),
+            joined_from=d["joined_from"],
+            joined_to=d["joined_to"],
+            country=d["country"],
+            region=d["region"].strip(),
+        )
+
+
+class HotspotForm(forms.Form):
+    eps_km = forms.FloatField(
+        label=_("Neighbours within (km)"), min_value=0.3, max_value=10, required=False
+    )
+    min_supporters = forms.IntegerField(
+        label=_("At least (supporters)"), min_value=2, max_value=100000, required=False
+    )
+
+
+class SegmentForm(forms.Form):
+    """An area (a drawn polygon as GeoJSON, or a circle), tags and a consent purpose."""
+
+    name = forms.CharField(label=_("Segment name"), max_length=120)
+    area = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100_000)
+    lat = forms.FloatField(label=_("Centre latitude"), required=False, min_value=-90, max_value=90)
+    lon = forms.FloatField(
+        label=_("Centre longitude"), required=False, min_value=-180, max_value=180
+    )
+    radius_km = forms.FloatField(
+        label=_("Radius (km)"), required=False, min_value=0.1, max_value=500
+    )
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=300)
+    purpose = forms.ChoiceField(
+        label=_("Consent"), required=False, choices=[("", _("any"))] + Purpose.choices
+    )
+
+    def clean_area(self) -> Polygon | None:
+        text = self.cleaned_data["area"].strip()
+        if not text:
+            return None
+        try:
+            geometry = GEOSGeometry(json.dumps(json.loads(text).get("geometry", json.loads(text))))
+        except (ValueError, GEOSException, AttributeError, TypeError) as exc:
+            raise ValidationError(_("The drawn area could not be read; draw it again.")) from exc
+        geometry.srid = 4326
+        if geometry.geom_type != "Polygon" or not geometry.valid:
+            raise ValidationError(_("Draw the area as one polygon whose sides do not cross."))
+        if geometry.num_coords > MAX_POLYGON_VERTICES:
+            raise ValidationError(_("The area has too many corners."))
+        return geometry
+
+    def clean(self):
+        data = super().clean()
+        circle = [data.get("lat"), data.get("lon"), data.get("radius_km")]
+        if any(v is not None for v in circle) and not all(v is not None for v in circle):
+            raise ValidationError(_("A circle needs a centre (latitude, longitude) and a radius."))
+        if data.get("area") is not None and all(v is not None for v in circle):
+            raise ValidationError(_("Choose a drawn area or a circle, not both."))
+        data["centre"] = (
+            Point(data["lon"], data["lat"], srid=4326)
+            if all(v is not None for v in circle)
+            else None
+        )
+        data["tag_list"] = list(_split_tags(data.get("tags", "")))
+        return data
+
+
+class MailingForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_(
+            "Plain text. “{name}” becomes each person's name; an unsubscribe link is added."
+        ),
+    )
+    confirm_count = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_token(self):
+        return "".join(self.cleaned_data["token"].split())
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise ValidationError(_("Upload a .csv file."))
+        return upload

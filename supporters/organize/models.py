@@ -1,0 +1,220 @@
+"""The organizer workspace's tables: tags, segments, mailings, imports and the audit log.
+
+Every foreign key to Supporter cascades, so erasing a person removes these rows too. The
+audit log holds no key to anyone on the list: it records filters and row counts.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
+
+__all__ = [
+    "AuditEntry",
+    "ConsentSource",
+    "Import",
+    "Mailing",
+    "MailingRecipient",
+    "Segment",
+    "Tagging",
+]
+
+
+class Tagging(models.Model):
+    """One organizer-given label on a supporter (from an import, e.g. 'volunteer')."""
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="taggings")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        app_label = "supporters"
+        constraints = [
+            models.UniqueConstraint(fields=["supporter", "name"], name="tagging_unique"),
+            models.CheckConstraint(condition=~Q(name=""), name="tagging_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["name"], name="tagging_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.Model):
+    """Who a message or an export is for: an area, tags and a consent purpose.
+
+    The area is a polygon drawn on the map, or a circle (centre and radius); or none
+    (everywhere). Status and consent narrow it further.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    area = models.PolygonField(srid=4326, null=True, blank=True)
+    centre = models.PointField(srid=4326, null=True, blank=True)
+    radius_km = models.FloatField(null=True, blank=True)
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(centre__isnull=True, radius_km__isnull=True)
+                | Q(centre__isnull=False, radius_km__gt=0, radius_km__lte=500),
+                name="segment_circle_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(area__isnull=True) | Q(centre__isnull=True),
+                name="segment_one_area",
+            ),
+        ]
+        permissions = [
+            ("view_aggregates", "See the dashboard: heatmap, hotspots, counts"),
+            ("view_people", "See person-level lists"),
+            ("export_aggregates", "Export segments as counts per cell"),
+            ("export_people", "Export segments with person-level fields"),
+            ("send_mailing", "Send email to a segment"),
+            ("import_supporters", "Import supporters from CSV"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def describe(self) -> dict:
+        """The segment as the audit log records it: its definition, not its members."""
+        return {
+            "segment": self.pk,
+            "area": self.area.wkt if self.area else None,
+            "centre": [self.centre.x, self.centre.y] if self.centre else None,
+            "radius_km": self.radius_km,
+            "tags": self.tags,
+            "purpose": self.purpose,
+        }
+
+
+class Mailing(models.Model):
+    """An email written in the workspace for everyone in a segment with email consent."""
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", _("preparing")
+        SENDING = "sending", _("sending")
+        DONE = "done", _("done")
+
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="mailings")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREPARING)
+    recipients_total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class MailingRecipient(models.Model):
+    """The send log: one row per person a mailing goes to, with the outbox message."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField(OutboxMessage, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        app_label = "supporters"
+        constraints = [
+            # The guarantee against a second copy: one message per person per mailing.
+            models.UniqueConstraint(fields=["mailing", "supporter"], name="mailing_once"),
+        ]
+
+
+class Import(models.Model):
+    """A CSV import, run by the worker; progress and the error report live here."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ConsentSource(models.Model):
+    """Where an imported consent was given, in the importer's words (e.g. 'paper form')."""
+
+    record = models.OneToOneField(
+        ConsentRecord, on_delete=models.CASCADE, related_name="imported_from"
+    )
+    note = models.CharField(max_length=200)
+    import_job = models.ForeignKey(
+        Import, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        app_label = "supporters"
+
+    def __str__(self) -> str:
+        return self.note
+
+
+class AuditEntry(models.Model):
+    """One view of person-level data, export or message: append-only.
+
+    A PostgreSQL trigger (migration) rejects UPDATE and DELETE. There is no foreign key to
+    a user or a supporter, so neither deleting an account nor erasing a person touches it.
+    """
+
+    class Action(models.TextChoices):
+        VIEW_PEOPLE = "view_people", _("viewed a list of people")
+        EXPORT = "export", _("exported")
+        MAILING = "mailing", _("sent a message")
+        IMPORT = "import", _("imported")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_id = models.IntegerField(null=True)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    filter = models.JSONField(default=dict)
+    row_count = models.PositiveIntegerField()
+    client = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.row_count}"

@@ -1,0 +1,147 @@
+"""Reads for the organizer workspace: filtered supporters, segments, counts and growth."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from django.contrib.gis.measure import D
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
+
+from supporters.models import Purpose, Supporter
+from supporters.organize.models import Segment, Tagging
+
+
+@dataclass(frozen=True)
+class SupporterFilter:
+    """The dashboard's filters; every field narrows, an empty one does not."""
+
+    purpose: str = ""
+    status: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    joined_from: date | None = None
+    joined_to: date | None = None
+    country: str = ""
+    region: str = ""
+
+    def describe(self) -> dict:
+        """JSON-ready, for the audit log and for links."""
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        for key in ("joined_from", "joined_to"):
+            d[key] = d[key].isoformat() if d[key] else None
+        return {k: v for k, v in d.items() if v}
+
+
+def _with_tags(queryset: QuerySet, tags) -> QuerySet:
+    """Supporters with any of the tags."""
+    if not tags:
+        return queryset
+    return queryset.filter(
+        Exists(Tagging.objects.filter(supporter=OuterRef("pk"), name__in=list(tags)))
+    )
+
+
+def supporters_filtered(*, filters: SupporterFilter) -> QuerySet:
+    qs = Supporter.objects.all()
+    if filters.purpose:
+        qs = qs.filter(**{f"consent_{Purpose(filters.purpose).value}": True})
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.joined_from:
+        qs = qs.filter(created_at__date__gte=filters.joined_from)
+    if filters.joined_to:
+        qs = qs.filter(created_at__date__lte=filters.joined_to)
+    if filters.country:
+        qs = qs.filter(country_code=filters.country.upper())
+    if filters.region:
+        qs = qs.filter(region=filters.region)
+    return _with_tags(qs, filters.tags)
+
+
+def segment_members(*, segment: Segment, for_mailing: bool = False) -> QuerySet:
+    """Active supporters in the segment's area with its tags and consent.
+
+    A mailing goes only to those who consented to email updates, whatever the segment's
+    own purpose says.
+    """
+    qs = Supporter.objects.filter(status=Supporter.Status.ACTIVE)
+    if segment.area is not None:
+        qs = qs.filter(location__intersects=segment.area)
+    elif segment.centre is not None:
+        qs = qs.filter(location__dwithin=(segment.centre, D(km=segment.radius_km)))
+    if segment.purpose:
+        qs = qs.filter(**{f"consent_{Purpose(segment.purpose).value}": True})
+    if for_mailing:
+        qs = qs.filter(consent_email_updates=True)
+    return _with_tags(qs, segment.tags)
+
+
+@dataclass(frozen=True)
+class Totals:
+    supporters: int
+    by_status: dict[str, int]
+    by_purpose: dict[str, int]
+
+
+def totals(*, queryset: QuerySet) -> Totals:
+    """The headline counts of a filtered set, in one query."""
+    aggregates = {f"s_{s.value}": Count("pk", filter=Q(status=s.value)) for s in Supporter.Status}
+    aggregates |= {
+        f"p_{p.value}": Count("pk", filter=Q(**{f"consent_{p.value}": True})) for p in Purpose
+    }
+    row = queryset.order_by().aggregate(total=Count("pk"), **aggregates)
+    return Totals(
+        supporters=row["total"],
+        by_status={s.value: row[f"s_{s.value}"] for s in Supporter.Status},
+        by_purpose={p.value: row[f"p_{p.value}"] for p in Purpose},
+    )
+
+
+def localities(*, queryset: QuerySet, limit: int = 50) -> list[dict]:
+    """Counts by country, region and city, largest first."""
+    return list(
+        queryset.order_by()
+        .values("country_code", "region", "city")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "country_code", "region", "city")[:limit]
+    )
+
+
+def regions(*, queryset: QuerySet, limit: int = 30) -> list[dict]:
+    return list(
+        queryset.order_by()
+        .values("country_code", "region")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "country_code", "region")[:limit]
+    )
+
+
+def weekly_growth(*, queryset: QuerySet) -> list[tuple[date, int, int]]:
+    """(week, confirmed that week, confirmed in total by the end of it), oldest first."""
+    rows = (
+        queryset.filter(confirmed_at__isnull=False)
+        .order_by()
+        .annotate(week=TruncWeek("confirmed_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by("week")
+    )
+    out, running = [], 0
+    for row in rows:
+        running += row["n"]
+        out.append((row["week"].date(), row["n"], running))
+    return out
+
+
+def tag_names() -> list[str]:
+    return list(Tagging.objects.order_by("name").values_list("name", flat=True).distinct())
+
+
+def region_names() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT country_code, region FROM supporters_supporter"
+            " WHERE region <> '' ORDER BY 1, 2"
+        )
+        return cursor.fetchall()

@@ -1,0 +1,134 @@
+"""Writes of the organizer workspace: segments, mailings, one-click unsubscribe."""
+
+from django.conf import settings
+from django.contrib.gis.geos import Point, Polygon
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
+from supporters.organize.models import Mailing, MailingRecipient, Segment
+from supporters.organize.selectors import segment_members
+from supporters.services import consent_set
+
+_UNSUBSCRIBE = "sosedi.organize.unsubscribe"
+
+
+def unsubscribe_token(supporter_id) -> str:
+    """A link that withdraws email-update consent; it never expires (old mail keeps working)."""
+    return signing.Signer(salt=_UNSUBSCRIBE).sign(str(supporter_id))
+
+
+def unsubscribe_token_read(token: str) -> str:
+    """The supporter id in a token; raises signing.BadSignature if forged."""
+    return signing.Signer(salt=_UNSUBSCRIBE).unsign(token)
+
+
+def unsubscribe_url(supporter_id) -> str:
+    path = reverse("organize:unsubscribe", args=[unsubscribe_token(supporter_id)])
+    return settings.SITE_URL + path
+
+
+def supporter_updates_unsubscribe(*, supporter: Supporter) -> bool:
+    """Withdraw email-update consent (one click from a mail); True if it changed."""
+    return consent_set(
+        supporter=supporter,
+        purpose=Purpose.EMAIL_UPDATES,
+        granted=False,
+        source=ConsentRecord.Source.EMAIL_LINK,
+    )
+
+
+def segment_create(
+    *,
+    user,
+    name: str,
+    area: Polygon | None,
+    centre: Point | None,
+    radius_km: float | None,
+    tags: list[str],
+    purpose: str,
+) -> Segment:
+    segment = Segment(
+        name=name.strip(),
+        area=area,
+        centre=centre,
+        radius_km=radius_km if centre is not None else None,
+        tags=tags,
+        purpose=purpose,
+        created_by=user,
+    )
+    segment.full_clean()
+    segment.save()
+    return segment
+
+
+def mailing_start(*, segment: Segment, subject: str, body: str, user) -> Mailing:
+    """Store the mail and let the worker address it to the segment, batch by batch."""
+    from supporters.organize.tasks import mailing_prepare
+
+    with transaction.atomic():
+        mailing = Mailing.objects.create(
+            segment=segment,
+            subject=subject.strip(),
+            body=body.strip(),
+            created_by=user,
+            recipients_total=segment_members(segment=segment, for_mailing=True).count(),
+        )
+        mailing_prepare.defer(mailing_id=mailing.pk)
+    return mailing
+
+
+def _compose(mailing: Mailing, supporter: Supporter) -> OutboxMessage:
+    link = unsubscribe_url(supporter.pk)
+    with translation.override(supporter.language):
+        footer = _(
+            "You get this because you asked for email updates from us. To stop them, open: %(link)s"
+        ) % {"link": link}
+    body = mailing.body.replace("{name}", supporter.first_name or supporter.display_name)
+    return OutboxMessage(
+        supporter=supporter,
+        kind=f"mailing:{mailing.pk}",
+        to_email=supporter.email,
+        subject=mailing.subject,
+        body_text=f"{body}\n\n-- \n{footer}\n",
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Precedence": "bulk",
+        },
+    )
+
+
+def mailing_prepare_batch(*, mailing_id: int, batch: int) -> int:
+    """Address the next `batch` people of a mailing; returns how many (0 when done).
+
+    One transaction writes the outbox messages, the send log rows and the delivery jobs
+    together, so a worker killed mid-batch leaves none of them, and the next run picks the
+    same people up again. The send log's unique (mailing, supporter) and the lock on the
+    mailing row make a second concurrent run a no-op rather than a second copy.
+    """
+    from supporters.tasks import deliver_message
+
+    with transaction.atomic():
+        mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+        people = list(
+            segment_members(segment=mailing.segment, for_mailing=True)
+            .exclude(pk__in=MailingRecipient.objects.filter(mailing=mailing).values("supporter"))
+            .order_by("pk")[:batch]
+        )
+        if not people:
+            if mailing.status == Mailing.Status.PREPARING:
+                mailing.status = Mailing.Status.SENDING
+                mailing.recipients_total = MailingRecipient.objects.filter(mailing=mailing).count()
+                mailing.save(update_fields=["status", "recipients_total"])
+            return 0
+        messages = OutboxMessage.objects.bulk_create(_compose(mailing, p) for p in people)
+        MailingRecipient.objects.bulk_create(
+            MailingRecipient(mailing=mailing, supporter=p, message=m)
+            for p, m in zip(people, messages, strict=True)
+        )
+        deliver_message.batch_defer(*({"message_id": m.pk} for m in messages))
+    return len(people)

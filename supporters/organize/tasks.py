@@ -1,0 +1,42 @@
+"""Background jobs of the organizer workspace (procrastinate)."""
+
+import logging
+
+from django.conf import settings
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(queue="email", retry=RetryStrategy(max_attempts=5, exponential_wait=5))
+def mailing_prepare(mailing_id: int) -> None:
+    """Queue one outbox message per recipient of a mailing, in committed batches."""
+    from supporters.organize.services import mailing_prepare_batch
+
+    total = 0
+    while n := mailing_prepare_batch(mailing_id=mailing_id, batch=settings.SOSEDI_MAILING_BATCH):
+        total += n
+    logger.info("mailing %s: %s messages queued", mailing_id, total)
+
+
+@app.task(queue="imports", retry=False)
+def import_run(import_id: int) -> None:
+    """Run an uploaded CSV import (the same service `manage.py import_supporters` runs)."""
+    from supporters.organize.csv_import import import_execute
+
+    import_execute(import_id=import_id)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="retry_stalled_jobs")
+@app.task(queue="maintenance", pass_context=True, queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(context, timestamp: int) -> None:
+    """Put back jobs whose worker died (no heartbeat for a while), e.g. a half-sent mailing.
+
+    Both jobs that can be retried this way are safe to run again: the mailing preparation
+    skips people already in the send log, and deliver_message skips sent messages.
+    """
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=120):
+        logger.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await manager.retry_job(job)

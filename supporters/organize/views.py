@@ -1,0 +1,620 @@
+"""The organizer workspace: two-factor login, dashboard, segments, exports, mail, imports.
+
+Every page below the login needs a verified second factor (StaffTwoFactorMiddleware) and
+the permission of a role (roles.permission_required); views only validate, call one
+service or selector, audit what shows people, and render.
+"""
+
+import time
+from base64 import b32encode
+from urllib.parse import urlencode
+
+import segno
+from csp.constants import NONCE, SELF
+from csp.decorators import csp_replace, csp_update
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.gis.geos import Point
+from django.core import signing
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from geo import gazetteer
+from geo.heatmap import MapAssets, cell_counts, figure_html, heatmap_figure
+from geo.hotspots import hotspots_find
+from supporters.models import Purpose, Supporter
+from supporters.organize import charts, exports, roles, selectors, services
+from supporters.organize.audit import audit_record
+from supporters.organize.forms import (
+    FilterForm,
+    HotspotForm,
+    ImportForm,
+    MailingForm,
+    SegmentForm,
+    TokenForm,
+)
+from supporters.organize.models import AuditEntry, Import, Mailing, MailingRecipient, Segment
+
+RECOVERY_CODES = 10
+
+
+def _next(request, default: str = "organize:dashboard") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+# --- login, second factor ---------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Password first (django-axes counts failures); then the second factor."""
+
+    template_name = "organize/login.html"
+    redirect_authenticated_user = False
+
+    def get_success_url(self):
+        return f"{reverse('organize:verify')}?{urlencode({'next': _next(self.request)})}"
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Ask for a code from the authenticator app, or a recovery code."""
+    if not request.user.is_authenticated:
+        return redirect("organize:login")
+    if request.user.is_verified():
+        return redirect(_next(request))
+    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect(f"{reverse('organize:enrol')}?{urlencode({'next': _next(request)})}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # match_token tries every confirmed device; TOTP devices slow repeated failures down.
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                left = device.token_set.count()
+                messages.warning(
+                    request,
+                    _("You used a recovery code; %(n)s are left.") % {"n": left},
+                )
+            return redirect(_next(request))
+        form.add_error("token", _("That code is not right, or it has expired. Try the next one."))
+    return render(
+        request,
+        "organize/verify.html",
+        {"form": form, "next": _next(request)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _qr_svg(data: str) -> str:
+    return segno.make(data, error="m").svg_inline(scale=5, dark="#1d2330", light="#fff")
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request):
+    """Set up the authenticator app: a QR code drawn here, then one code to confirm it."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("organize:login")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect(f"{reverse('organize:verify')}?{urlencode({'next': _next(request)})}")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            request.session["organize_recovery_codes"] = _recovery_codes_reset(user)
+            return redirect(f"{reverse('organize:recovery')}?{urlencode({'next': _next(request)})}")
+        form.add_error("token", _("That code is not right. Check the phone's clock and retry."))
+    return render(
+        request,
+        "organize/enrol.html",
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": b32encode(device.bin_key).decode(),
+            "next": _next(request),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _recovery_codes_reset(user) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="recovery")
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+@require_http_methods(["GET", "POST"])
+def recovery(request):
+    """Show fresh recovery codes once (after enrolment), or make new ones on request."""
+    if request.method == "POST":
+        request.session["organize_recovery_codes"] = _recovery_codes_reset(request.user)
+        return redirect("organize:recovery")
+    codes = request.session.pop("organize_recovery_codes", None)
+    return render(request, "organize/recovery.html", {"codes": codes, "next": _next(request)})
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "organize:login"
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+def _filters(request) -> tuple[FilterForm, selectors.SupporterFilter]:
+    form = FilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form, form.filters()
+    return form, selectors.SupporterFilter()
+
+
+def _hotspots(queryset, request, cells=None) -> tuple[HotspotForm, list]:
+    form = HotspotForm(request.GET or None)
+    params = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    found = hotspots_find(
+        cells if cells is not None else cell_counts(queryset),
+        eps_km=params.get("eps_km") or 1.0,
+        min_supporters=params.get("min_supporters") or 10,
+    )
+    language = (get_language() or "en")[:2]
+    labelled = []
+    for h in found:
+        place = gazetteer.place_nearest(Point(h.meeting_lon, h.meeting_lat, srid=4326))
+        labelled.append({"spot": h, "place": place.display_name(language) if place else ""})
+    return form, labelled
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_AGGREGATES)
+def dashboard(request):
+    started = time.perf_counter()
+    form, filters = _filters(request)
+    queryset = selectors.supporters_filtered(filters=filters)
+    cells = cell_counts(queryset)
+    hotspot_form, spots = _hotspots(queryset, request, cells)
+    context = {
+        "form": form,
+        "hotspot_form": hotspot_form,
+        "totals": selectors.totals(queryset=queryset),
+        "purposes": Purpose.choices,
+        "statuses": Supporter.Status.choices,
+        "regions": selectors.regions(queryset=queryset),
+        "localities": selectors.localities(queryset=queryset),
+        "hotspots": spots,
+        "cells": len(cells),
+        "query": request.GET.urlencode(),
+        "segment_form": SegmentForm(
+            initial={"purpose": filters.purpose, "tags": ",".join(filters.tags)}
+        ),
+        "segments": Segment.objects.all()[:10],
+        "role": roles.role_of(request.user),
+        "config": {
+            "size_url": reverse("organize:segment_size"),
+            "strings": {
+                "size": _("%(n)s active supporters, %(m)s of them reachable by email"),
+                "drawn": _("Area drawn on the map."),
+            },
+        },
+    }
+    response = render(request, "organize/dashboard.html", context)
+    response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.0f}"
+    return response
+
+
+def _asset_urls() -> MapAssets:
+    return MapAssets(
+        leaflet_js=static("leaflet/leaflet.js"),
+        leaflet_css=static("leaflet/leaflet.css"),
+        heat_js=static("vendor/leaflet.heat/leaflet-heat.js"),
+        extra_js=(static("leaflet/draw/leaflet.draw.js"), static("js/organize-map.js")),
+        extra_css=(static("leaflet/draw/leaflet.draw.css"), static("css/organize-map.css")),
+    )
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_AGGREGATES)
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
+@csp_update({"script-src": [NONCE], "style-src": [NONCE]})
+def heatmap_frame(request):
+    """The folium heatmap as its own document, framed by the dashboard."""
+    _form, filters = _filters(request)
+    queryset = selectors.supporters_filtered(filters=filters)
+    cells = cell_counts(queryset)
+    _hotspot_form, spots = _hotspots(queryset, request, cells)
+    centre = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
+    fmap = heatmap_figure(
+        cells,
+        assets=_asset_urls(),
+        tile_url=settings.TILE_URL,
+        attribution=settings.TILE_ATTRIBUTION,
+        center=centre,
+        zoom=settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 4),
+        hook=(
+            "sosediOrganizeMap",
+            {
+                "cells": len(cells),
+                "hotspots": [
+                    {
+                        "rank": s["spot"].rank,
+                        "lat": s["spot"].meeting_lat,
+                        "lon": s["spot"].meeting_lon,
+                        "supporters": s["spot"].supporters,
+                        "label": s["place"],
+                    }
+                    for s in spots
+                ],
+                "strings": {
+                    "hotspot": _("Hotspot %(rank)s near %(place)s: %(n)s supporters"),
+                    "empty": _("No supporters match these filters."),
+                },
+            },
+        ),
+    )
+    return HttpResponse(figure_html(fmap, nonce=request.csp_nonce))
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_AGGREGATES)
+def growth_svg(request):
+    _form, filters = _filters(request)
+    weeks = selectors.weekly_growth(queryset=selectors.supporters_filtered(filters=filters))
+    return render(
+        request,
+        "organize/growth.svg",
+        charts.growth_svg_context(weeks),
+        content_type="image/svg+xml; charset=utf-8",
+    )
+
+
+# --- segments ----------------------------------------------------------------------------
+
+
+def _segment_from_form(form: SegmentForm) -> Segment:
+    d = form.cleaned_data
+    return Segment(
+        name=d.get("name") or "",
+        area=d["area"],
+        centre=d["centre"],
+        radius_km=d["radius_km"] if d["centre"] else None,
+        tags=d["tag_list"],
+        purpose=d["purpose"],
+    )
+
+
+@require_POST
+@roles.permission_required(roles.ADD_SEGMENT)
+def segment_size(request):
+    """How many people a segment being defined holds (before saving or acting on it)."""
+    data = request.POST.copy()
+    data.setdefault("name", "preview")
+    form = SegmentForm(data)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    segment = _segment_from_form(form)
+    return JsonResponse(
+        {
+            "supporters": selectors.segment_members(segment=segment).count(),
+            "reachable": selectors.segment_members(segment=segment, for_mailing=True).count(),
+        }
+    )
+
+
+@require_POST
+@roles.permission_required(roles.ADD_SEGMENT)
+def segment_create(request):
+    form = SegmentForm(request.POST)
+    if not form.is_valid():
+        return render(request, "organize/segment_invalid.html", {"form": form}, status=400)
+    d = form.cleaned_data
+    segment = services.segment_create(
+        user=request.user,
+        name=d["name"],
+        area=d["area"],
+        centre=d["centre"],
+        radius_km=d["radius_km"],
+        tags=d["tag_list"],
+        purpose=d["purpose"],
+    )
+    return redirect("organize:segment", pk=segment.pk)
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_AGGREGATES)
+def segment_detail(request, pk: int):
+    segment = get_object_or_404(Segment, pk=pk)
+    members = selectors.segment_members(segment=segment)
+    reachable = selectors.segment_members(segment=segment, for_mailing=True).count()
+    return render(
+        request,
+        "organize/segment.html",
+        {
+            "segment": segment,
+            "size": members.count(),
+            "reachable": reachable,
+            "regions": selectors.regions(queryset=members, limit=10),
+            "mailing_form": MailingForm(initial={"confirm_count": reachable}),
+            "mailings": segment.mailings.all(),
+            "can_people": request.user.has_perm(roles.VIEW_PEOPLE),
+            "can_export_people": request.user.has_perm(roles.EXPORT_PEOPLE),
+            "can_export": request.user.has_perm(roles.EXPORT_AGGREGATES),
+            "can_mail": request.user.has_perm(roles.SEND_MAILING),
+        },
+    )
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_PEOPLE)
+def segment_people(request, pk: int):
+    """The people in a segment, 100 a page; every page viewed is audited."""
+    segment = get_object_or_404(Segment, pk=pk)
+    members = selectors.segment_members(segment=segment).order_by("created_at", "pk")
+    page = Paginator(members, 100).get_page(request.GET.get("page"))
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.VIEW_PEOPLE,
+        filter={**segment.describe(), "page": page.number},
+        row_count=len(page.object_list),
+        detail=segment.name,
+    )
+    return render(request, "organize/people.html", {"segment": segment, "page": page})
+
+
+@require_GET
+def segment_export(request, pk: int, level: str, fmt: str):
+    """CSV or GeoJSON; `cells` (organizers) or `people` (coordinators). Audited."""
+    needed = {"cells": roles.EXPORT_AGGREGATES, "people": roles.EXPORT_PEOPLE}.get(level)
+    if needed is None or fmt not in {"csv", "geojson"}:
+        raise Http404
+    return roles.permission_required(needed)(_segment_export)(request, pk, level, fmt)
+
+
+def _segment_export(request, pk: int, level: str, fmt: str):
+    segment = get_object_or_404(Segment, pk=pk)
+    members = selectors.segment_members(segment=segment)
+    if fmt == "csv":
+        if level == "cells":
+            body, count = exports.csv_text(exports.CELL_FIELDS, exports.cells_rows(members))
+        else:
+            body, count = exports.csv_text(exports.PEOPLE_FIELDS, exports.people_rows(members))
+        content_type = "text/csv; charset=utf-8"
+    else:
+        body, count = (exports.cells_geojson if level == "cells" else exports.people_geojson)(
+            members
+        )
+        content_type = "application/geo+json"
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.EXPORT,
+        filter={**segment.describe(), "level": level, "format": fmt},
+        row_count=count,
+        detail=segment.name,
+    )
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-{level}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- mail to a segment -------------------------------------------------------------------
+
+
+@require_POST
+@roles.permission_required(roles.SEND_MAILING)
+def mailing_create(request, pk: int):
+    segment = get_object_or_404(Segment, pk=pk)
+    form = MailingForm(request.POST)
+    reachable = selectors.segment_members(segment=segment, for_mailing=True).count()
+    if form.is_valid() and form.cleaned_data["confirm_count"] != reachable:
+        form.add_error(
+            None,
+            _("The segment changed: it now reaches %(n)s people. Check and send again.")
+            % {"n": reachable},
+        )
+    if not form.is_valid():
+        return render(
+            request,
+            "organize/segment.html",
+            {
+                "segment": segment,
+                "size": selectors.segment_members(segment=segment).count(),
+                "reachable": reachable,
+                "mailing_form": MailingForm(request.POST.dict() | {"confirm_count": reachable})
+                if form.non_field_errors()
+                else form,
+                "form_errors": form.non_field_errors(),
+                "mailings": segment.mailings.all(),
+                "can_mail": True,
+            },
+            status=400,
+        )
+    mailing = services.mailing_start(
+        segment=segment,
+        subject=form.cleaned_data["subject"],
+        body=form.cleaned_data["body"],
+        user=request.user,
+    )
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.MAILING,
+        filter={**segment.describe(), "mailing": mailing.pk, "subject": mailing.subject},
+        row_count=mailing.recipients_total,
+        detail=segment.name,
+    )
+    return redirect("organize:mailing", pk=mailing.pk)
+
+
+def _mailing_progress(mailing: Mailing) -> dict:
+    counts = dict.fromkeys(["queued", "sent", "failed"], 0)
+    for status, n in (
+        MailingRecipient.objects.filter(mailing=mailing)
+        .values_list("message__status")
+        .order_by()
+        .annotate(n=Count("pk"))
+    ):
+        counts[status] = n
+    addressed = sum(counts.values())
+    total = max(mailing.recipients_total, addressed)
+    done = mailing.status != Mailing.Status.PREPARING and counts["queued"] == 0
+    progress = {
+        "status": "done" if done else mailing.status,
+        "total": total,
+        "addressed": addressed,
+        **counts,
+        "percent": round(100 * (counts["sent"] + counts["failed"]) / total) if total else 100,
+    }
+    progress["text"] = (
+        _("%(sent)s of %(total)s sent, %(queued)s waiting, %(failed)s failed") % progress
+    )
+    return progress
+
+
+@require_GET
+@roles.permission_required(roles.SEND_MAILING)
+def mailing_detail(request, pk: int):
+    mailing = get_object_or_404(Mailing, pk=pk)
+    log = (
+        MailingRecipient.objects.filter(mailing=mailing)
+        .select_related("message")
+        .order_by("message__status", "pk")[:200]
+    )
+    return render(
+        request,
+        "organize/mailing.html",
+        {"mailing": mailing, "progress": _mailing_progress(mailing), "log": log},
+    )
+
+
+@require_GET
+@roles.permission_required(roles.SEND_MAILING)
+def mailing_progress(request, pk: int):
+    return JsonResponse(_mailing_progress(get_object_or_404(Mailing, pk=pk)))
+
+
+# --- one-click unsubscribe (public) ------------------------------------------------------
+
+
+@csrf_exempt  # RFC 8058: mail clients POST here with no cookie and no CSRF token
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    """GET shows a button (link scanners open links); POST withdraws email updates."""
+    try:
+        supporter_id = services.unsubscribe_token_read(token)
+    except signing.BadSignature as exc:
+        raise Http404 from exc
+    supporter = Supporter.objects.filter(pk=supporter_id).first()
+    if request.method == "POST":
+        if supporter is not None:
+            services.supporter_updates_unsubscribe(supporter=supporter)
+        return render(request, "organize/unsubscribed.html", {"done": True})
+    return render(request, "organize/unsubscribed.html", {"done": False, "token": token})
+
+
+# --- imports -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_upload(request):
+    from supporters.organize.csv_import import import_create
+
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = import_create(upload=form.cleaned_data["file"], user=request.user, queue=True)
+        return redirect("organize:import", pk=job.pk)
+    return render(
+        request,
+        "organize/import_upload.html",
+        {"form": form, "imports": Import.objects.all()[:20]},
+        status=400 if form.errors else 200,
+    )
+
+
+def _import_progress(job: Import) -> dict:
+    progress = {
+        "status": job.status,
+        "rows_total": job.rows_total,
+        "rows_done": job.rows_done,
+        "created": job.created,
+        "updated": job.updated,
+        "failed": job.failed,
+        "percent": round(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
+        "message": job.message,
+    }
+    progress["text"] = _(
+        "%(status)s: %(done)s of %(total)s rows; %(created)s new, %(updated)s updated, "
+        "%(failed)s problems"
+    ) % {
+        "status": job.get_status_display(),
+        "done": job.rows_done,
+        "total": job.rows_total,
+        "created": job.created,
+        "updated": job.updated,
+        "failed": job.failed,
+    }
+    return progress
+
+
+@require_GET
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_detail(request, pk: int):
+    job = get_object_or_404(Import, pk=pk)
+    return render(
+        request,
+        "organize/import.html",
+        {"job": job, "progress": _import_progress(job), "errors": job.errors[:50]},
+    )
+
+
+@require_GET
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_progress(request, pk: int):
+    return JsonResponse(_import_progress(get_object_or_404(Import, pk=pk)))
+
+
+@require_GET
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_errors(request, pk: int):
+    from supporters.organize.csv_import import error_report_csv
+
+    job = get_object_or_404(Import, pk=pk)
+    response = HttpResponse(error_report_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+# --- audit log (admins) ------------------------------------------------------------------
+
+
+@require_GET
+@roles.permission_required(roles.VIEW_AUDIT)
+def audit_log(request):
+    page = Paginator(AuditEntry.objects.all(), 100).get_page(request.GET.get("page"))
+    return render(request, "organize/audit.html", {"page": page})

@@ -1,0 +1,48 @@
+"""Organizer accounts in each role, logged in with a verified second factor."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+@pytest.fixture
+def make_staff(db, django_user_model):
+    """make_staff(role) -> (user, device): an account in the role with a confirmed TOTP."""
+
+    def make(role: str | None, *, username: str | None = None, password: str = "pw-Org-2026!"):  # noqa: S107
+        user = django_user_model.objects.create_user(
+            username=username or f"{role or 'nobody'}-user", password=password, is_staff=True
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        return user, device
+
+    return make
+
+
+def verified_client(user, device) -> Client:
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def as_role(make_staff):
+    """as_role(role) -> a test client logged in, two-factor verified, in that role."""
+
+    def login(role: str | None):
+        return verified_client(*make_staff(role))
+
+    return login
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Real hashing costs ~0.5 s a login; these tests are about who may log in, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,90 @@
+"""The dashboard: weighted cell heat, filters with counts, hotspots, growth, local assets."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from supporters.organize.models import Tagging
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def layout(make_supporter):
+    """Five people in one Kazan cell, two in Perm; one Perm person is tagged and pending."""
+    people = [make_supporter(lon=49.12, lat=55.79, consents=["email_updates"]) for _ in range(5)]
+    people += [make_supporter(lon=56.25, lat=58.01)]
+    tagged = make_supporter(lon=56.25, lat=58.01, status="pending")
+    Tagging.objects.create(supporter=tagged, name="volunteer")
+    return people + [tagged]
+
+
+def test_the_heatmap_has_one_weighted_point_per_cell_and_only_local_assets(
+    as_role, layout, settings
+):
+    settings.TILE_URL = ""
+    response = as_role("organizer").get(reverse("organize:heatmap"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    heat = re.search(r"L\.heatLayer\(\s*(\[\[.*?\]\])", html, re.S).group(1)
+    weights = sorted(int(float(w)) for w in re.findall(r",\s*([\d.]+)\]", heat))
+    assert weights == [2, 5]  # two cells, never seven points
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("/static/") for s in sources), sources
+    assert "cdn" not in html.lower() and "https://" not in html
+    # Inline code runs only with this response's nonce.
+    csp = response["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert html.count("<script") == html.count(f'<script nonce="{nonce}"')
+    assert "frame-ancestors 'self'" in csp and response["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_filters_change_the_counts(as_role, layout):
+    client = as_role("organizer")
+    everyone = client.get(reverse("organize:dashboard"))
+    assert everyone.context["totals"].supporters == 7
+    assert everyone.context["totals"].by_purpose["email_updates"] == 5
+    tagged = client.get(reverse("organize:dashboard"), {"tags": "Volunteer"})
+    assert tagged.context["totals"].supporters == 1
+    active = client.get(reverse("organize:dashboard"), {"status": "active", "region": ""})
+    assert active.context["totals"].supporters == 6
+    consent = client.get(reverse("organize:dashboard"), {"purpose": "email_updates"})
+    assert [r["count"] for r in consent.context["localities"]] == [5]
+    bad = client.get(
+        reverse("organize:dashboard"), {"joined_from": "2030-01-01", "joined_to": "2020-01-01"}
+    )
+    assert bad.status_code == 200 and bad.context["form"].errors
+
+
+def test_hotspots_are_listed_with_a_meeting_point_and_a_place_name(as_role, layout):
+    page = as_role("organizer").get(reverse("organize:dashboard"), {"min_supporters": 2})
+    spots = page.context["hotspots"]
+    assert [s["spot"].supporters for s in spots] == [5, 2]
+    assert spots[0]["place"] == "Kazan" and spots[0]["spot"].within_1km == 5
+
+
+def test_the_growth_chart_is_an_svg_drawn_by_the_app(as_role, layout):
+    response = as_role("organizer").get(reverse("organize:growth"))
+    assert response["Content-Type"].startswith("image/svg+xml")
+    body = response.content.decode()
+    assert body.lstrip().startswith("<svg") and "<polyline" in body
+    assert "6 in total" in body  # the pending person is not confirmed
+
+
+def test_the_size_of_a_segment_is_shown_before_it_is_saved(as_role, layout):
+    client = as_role("organizer")
+    size = client.post(
+        reverse("organize:segment_size"), {"lat": 55.79, "lon": 49.12, "radius_km": 3}
+    ).json()
+    assert size == {"supporters": 5, "reachable": 5}
+    polygon = (
+        '{"type":"Feature","geometry":{"type":"Polygon","coordinates":'
+        "[[[56,57.9],[56.5,57.9],[56.5,58.1],[56,58.1],[56,57.9]]]}}"
+    )
+    assert client.post(reverse("organize:segment_size"), {"area": polygon}).json() == {
+        "supporters": 1,  # the pending person is not in any segment
+        "reachable": 0,
+    }
+    half = client.post(reverse("organize:segment_size"), {"lat": 55.79, "lon": 49.12})
+    assert half.status_code == 400
