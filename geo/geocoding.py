@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 
@@ -30,10 +31,10 @@ logger = logging.getLogger(__name__)
 
 
 class Precision(models.TextChoices):
-    STREET = "street", "street"
-    POSTCODE = "postcode", "postcode"
-    CITY = "city", "city"
-    REGION = "region", "region"
+    STREET = "street", pgettext_lazy("location precision", "street address")
+    POSTCODE = "postcode", pgettext_lazy("location precision", "postcode")
+    CITY = "city", pgettext_lazy("location precision", "town or city")
+    REGION = "region", pgettext_lazy("location precision", "region")
 
 
 @dataclass(frozen=True)

@@ -34,3 +34,10 @@ def snap(point: Point, *, resolution: int | None = None) -> tuple[int, Point]:
     """The cell containing `point` and the cell's centre, which is what gets stored."""
     cell = cell_for_point(lon=point.x, lat=point.y, resolution=resolution)
     return cell, cell_centre(cell)
+
+
+def cell_area_label(resolution: int | None = None) -> str:
+    """The average area of a cell in km², rounded for people to read (e.g. '0.7')."""
+    res = default_resolution() if resolution is None else resolution
+    area = h3.average_hexagon_area(res, unit="km^2")
+    return f"{area:.2g}" if area < 10 else f"{area:.0f}"

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from geo import gazetteer
@@ -40,11 +41,11 @@ def locate(request):
         lat = float(request.GET["lat"])
         lon = float(request.GET["lon"])
     except (KeyError, ValueError):
-        return JsonResponse({"error": "lat and lon are required numbers"}, status=400)
+        return JsonResponse({"error": _("lat and lon are required numbers")}, status=400)
     try:
         location = locate_pin(lon=lon, lat=lat, language=_language())
     except ValueError:
-        return JsonResponse({"error": "coordinates out of range"}, status=400)
+        return JsonResponse({"error": _("Those coordinates are outside the map.")}, status=400)
     except GeocodingError as exc:
         return JsonResponse({"error": exc.message}, status=404)
     return JsonResponse(

@@ -22,6 +22,7 @@ def confirm_url(supporter) -> str:
 
 def render(template: str, *, language: str, context: dict) -> tuple[str, str]:
     """(subject, body) from templates/supporters/email/<template>.txt, first line the subject."""
+    context = {"manage_link_days": settings.SOSEDI_MANAGE_LINK_MAX_AGE // 86400, **context}
     with translation.override(language):
         text = render_to_string(f"supporters/email/{template}.txt", context)
     subject, _, body = text.strip().partition("\n")

@@ -40,6 +40,7 @@
 
   var map = null, marker = null;
   function setPin(latlng) {
+    latlng = latlng.wrap();  // a click on a repeated copy of the world is still on Earth
     if (marker) marker.setLatLng(latlng); else marker = L.marker(latlng).addTo(map);
     latField.value = latlng.lat.toFixed(6);
     lonField.value = latlng.lng.toFixed(6);

@@ -92,7 +92,7 @@ def test_locate_rejects_out_of_range_coordinates_with_400_json(client, lat, lon)
     response = client.get(LOCATE, {"lat": lat, "lon": lon})
 
     assert response.status_code == 400
-    assert response.json() == {"error": "coordinates out of range"}
+    assert response.json() == {"error": "Those coordinates are outside the map."}
     body = response.content.decode()
     assert lat not in body and lon not in body
 
