@@ -345,3 +345,49 @@ SOSEDI_IMPORT_BATCH = env.int("SOSEDI_IMPORT_BATCH", default=1000)
 SOSEDI_IMPORT_DIR = env.path("SOSEDI_IMPORT_DIR", default=BASE_DIR / "var" / "imports")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+
+# --- Reliability and security (issue 7): ops/ -------------------------------------------
+# Backups (`manage.py backup` / `restore`), the OpenAPI schema at /api/schema/, a 503 while
+# the database is away. docs/deploy/ holds the production configuration this is checked
+# against (`manage.py check --deploy --fail-level WARNING`, tests/ops/test_deploy.py).
+INSTALLED_APPS += ["ops"]
+# The public JSON API (/api/) is read-only: other methods get 405 before the CSRF check.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware"),
+    "ops.middleware.ReadOnlyApiMiddleware",
+)
+if PRODUCTION:
+    # Sends the `preload` token; submitting the domain to the browsers' list stays a choice.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# The largest form body (a 500-vertex segment polygon, a 20,000-character Cyrillic mail) is
+# a few hundred kB URL-encoded; beyond this, 400. CSV imports are files and don't count.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("SOSEDI_MAX_FORM_BYTES", default=1024 * 1024)
+# The database never makes a request hang: connecting gives up after a few seconds, TCP
+# keepalives notice a peer that vanished, and with SOSEDI_DB_STATEMENT_TIMEOUT (seconds,
+# 0 = none; docs/deploy/sosedi-web.service sets 30) a query is cancelled.
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    {
+        "connect_timeout": env.int("SOSEDI_DB_CONNECT_TIMEOUT", default=5),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+)
+if _statement_timeout := env.int("SOSEDI_DB_STATEMENT_TIMEOUT", default=0):
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_timeout}s"
+# An SMTP server that accepts the connection and then says nothing must not hold the
+# worker forever: the attempt fails and is retried with backoff.
+EMAIL_TIMEOUT = env.int("SOSEDI_EMAIL_TIMEOUT", default=30)
+# `manage.py backup` encrypts with a key derived from this passphrase (scrypt, AES-256-GCM);
+# `restore` needs the same one. Keep it outside the server, next to the backups' copies.
+SOSEDI_BACKUP_PASSPHRASE = env.str("SOSEDI_BACKUP_PASSPHRASE", default="")
+SOSEDI_BACKUP_DIR = env.path("SOSEDI_BACKUP_DIR", default=BASE_DIR / "var" / "backups")
+# Inline scripts run only with the response's own nonce, never 'unsafe-inline': the admin's
+# map widgets (django-leaflet) ask for one; pages that don't get no nonce in their header.
+from csp.constants import NONCE  # noqa: E402
+
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"] = [
+    *CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
+    NONCE,
+]

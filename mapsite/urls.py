@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops import views as ops_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", ops_views.api_schema, name="api_schema"),
     path("", include("geo.urls")),
     path("", include("geo.map_urls")),
     path("", include("supporters.urls")),
     path("", include("supporters.organize.urls")),
 ]
+
+# 503 with Retry-After while the database is unreachable, else the usual 500.
+handler500 = "ops.views.server_error"
