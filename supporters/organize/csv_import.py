@@ -33,13 +33,16 @@ from pathlib import Path
 
 import h3
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from geo.geocoding import GeocodingError, Location, geocode, locate_pin
+from geo import hexgrid
+from geo.geocoding import GeocodingError, Location, Precision, geocode, locate_pin
+from geo.nearest import places_nearest
 from supporters.models import ConsentRecord, Purpose, Supporter
 from supporters.organize.audit import audit_record_for_user
 from supporters.organize.models import AuditEntry, ConsentSource, Import, Tagging
@@ -132,7 +135,7 @@ class _Locator:
     def __init__(self, language: str = "en"):
         self.language = language
         self.by_text: dict[str, Location | GeocodingError] = {}
-        self.by_cell: dict[int, Location] = {}
+        self.by_cell: dict[tuple[int, str], Location] = {}
 
     def text(self, query: str, language: str) -> Location:
         key = f"{language}|{' '.join(query.casefold().split())}"
@@ -146,11 +149,38 @@ class _Locator:
             raise found
         return found
 
+    @staticmethod
+    def _cell(lat: float, lon: float) -> int:
+        return h3.str_to_int(h3.latlng_to_cell(lat, lon, settings.SOSEDI_H3_RESOLUTION))
+
+    def prefetch(self, points: list[tuple[float, float, str]]) -> None:
+        """Name the hexagons of a batch's points with one query (the nearest locality)."""
+        todo = {}
+        for lat, lon, language in points:
+            key = (self._cell(lat, lon), language)
+            if key not in self.by_cell and key not in todo:
+                todo[key] = (lon, lat)
+        for ((cell, language), (lon, lat)), place in zip(
+            todo.items(), places_nearest(list(todo.values())), strict=True
+        ):
+            if place is None:
+                continue  # point() asks again and reports why
+            centre_cell, centre = hexgrid.snap(Point(lon, lat, srid=4326))
+            self.by_cell[(cell, language)] = Location(
+                cell=centre_cell,
+                centre=centre,
+                precision=Precision.STREET,
+                source="import",
+                city=place.display_name(language),
+                region=place.region,
+                country_code=place.country_code,
+            )
+
     def point(self, lat: float, lon: float, language: str) -> Location:
-        cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, settings.SOSEDI_H3_RESOLUTION))
-        if cell not in self.by_cell:
-            self.by_cell[cell] = locate_pin(lon=lon, lat=lat, language=language)
-        return self.by_cell[cell]
+        key = (self._cell(lat, lon), language)
+        if key not in self.by_cell:
+            self.by_cell[key] = locate_pin(lon=lon, lat=lat, language=language)
+        return self.by_cell[key]
 
 
 def _parse(line: int, values: dict, locator: _Locator, errors: list[RowError]) -> Parsed | None:
@@ -171,10 +201,9 @@ def _parse(line: int, values: dict, locator: _Locator, errors: list[RowError]) -
     phone = values.get("phone", "").strip()
     if len(phone) > 32 or (phone and not re.fullmatch(r"[0-9+()\-.\s]{3,32}", phone)):
         bad("phone", "not a phone number")
-    language = (values.get("language", "").strip().lower() or "en")[:2]
-    if language not in dict(settings.LANGUAGES):
+    language = _language(values)
+    if values.get("language", "").strip() and values["language"].strip().lower()[:2] != language:
         bad("language", "must be en or ru")
-        language = "en"
 
     location = None
     text = values.get("location", "").strip()
@@ -352,6 +381,26 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
         )
 
 
+def _language(values: dict) -> str:
+    language = (values.get("language", "").strip().lower() or "en")[:2]
+    return language if language in dict(settings.LANGUAGES) else "en"
+
+
+def _floats(values: dict) -> tuple[float, float] | None:
+    try:
+        lat = float(values.get("lat", "").replace(",", "."))
+        lon = float(values.get("lon", "").replace(",", "."))
+    except ValueError:
+        return None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def _parse_and_write(raw, locator: _Locator, job, done: int, outcome: Outcome) -> None:
+    locator.prefetch([(*p, _language(values)) for _, values in raw if (p := _floats(values))])
+    parsed = [_parse(index, values, locator, outcome.errors) for index, values in raw]
+    _write_batch([p for p in parsed if p is not None], job, done, outcome)
+
+
 def import_text(
     text: str,
     *,
@@ -368,7 +417,7 @@ def import_text(
     outcome = outcome or Outcome()
     locator = _Locator()
     seen: dict[str, int] = {}
-    pending: list[Parsed] = []
+    raw: list[tuple[int, dict]] = []
     done = 0
     for index, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
@@ -392,15 +441,13 @@ def import_text(
             seen[key] = index
         if done <= start_after:
             continue  # done by an earlier run of this import
-        parsed = _parse(index, values, locator, outcome.errors)
-        if parsed is not None:
-            pending.append(parsed)
+        raw.append((index, values))
         if done % batch == 0:
-            _write_batch(pending, job, done, outcome)
-            pending = []
+            _parse_and_write(raw, locator, job, done, outcome)
+            raw = []
             if progress:
                 progress(done, total)
-    _write_batch(pending, job, done, outcome)
+    _parse_and_write(raw, locator, job, done, outcome)
     if progress:
         progress(done, total)
     return outcome

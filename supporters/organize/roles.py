@@ -43,3 +43,22 @@ def permission_required(*perms: str):
         return wrapped
 
     return decorator
+
+
+def roles_ensure() -> None:
+    """Create the role groups if they are missing (migration 0003 makes them; a flushed
+    test database has lost them). Permissions come from the models' Meta and contrib apps."""
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("supporters.migrations.0003_organize_roles_audit")
+    for role, perms in migration.ROLES.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if group.permissions.exists():
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

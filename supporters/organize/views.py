@@ -5,6 +5,7 @@ the permission of a role (roles.permission_required); views only validate, call 
 service or selector, audit what shows people, and render.
 """
 
+import hashlib
 import time
 from base64 import b32encode
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.gis.geos import Point
 from django.core import signing
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
@@ -175,19 +177,31 @@ def _filters(request) -> tuple[FilterForm, selectors.SupporterFilter]:
     return form, selectors.SupporterFilter()
 
 
-def _hotspots(queryset, request, cells=None) -> tuple[HotspotForm, list]:
+HOTSPOT_CACHE_SECONDS = 300
+
+
+def _hotspots(request, cells) -> tuple[HotspotForm, list]:
+    """Hotspots of these cells, named after the nearest locality.
+
+    Cached for a few minutes by the cells' content, so the dashboard and its map frame
+    (two requests) compute them once, and a new supporter changes the key.
+    """
     form = HotspotForm(request.GET or None)
     params = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    found = hotspots_find(
-        cells if cells is not None else cell_counts(queryset),
-        eps_km=params.get("eps_km") or 1.0,
-        min_supporters=params.get("min_supporters") or 10,
-    )
+    eps_km = params.get("eps_km") or 1.0
+    min_supporters = params.get("min_supporters") or 10
     language = (get_language() or "en")[:2]
-    labelled = []
-    for h in found:
-        place = gazetteer.place_nearest(Point(h.meeting_lon, h.meeting_lat, srid=4326))
-        labelled.append({"spot": h, "place": place.display_name(language) if place else ""})
+    digest = hashlib.sha256(
+        repr((eps_km, min_supporters, language, [(c.cell, c.count) for c in cells])).encode()
+    ).hexdigest()
+    key = f"organize:hotspots:{digest}"
+    labelled = cache.get(key)
+    if labelled is None:
+        labelled = []
+        for h in hotspots_find(cells, eps_km=eps_km, min_supporters=min_supporters):
+            place = gazetteer.place_nearest(Point(h.meeting_lon, h.meeting_lat, srid=4326))
+            labelled.append({"spot": h, "place": place.display_name(language) if place else ""})
+        cache.set(key, labelled, HOTSPOT_CACHE_SECONDS)
     return form, labelled
 
 
@@ -198,13 +212,13 @@ def dashboard(request):
     form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
     cells = cell_counts(queryset)
-    hotspot_form, spots = _hotspots(queryset, request, cells)
+    hotspot_form, spots = _hotspots(request, cells)
     context = {
         "form": form,
         "hotspot_form": hotspot_form,
-        "totals": selectors.totals(queryset=queryset),
-        "purposes": Purpose.choices,
-        "statuses": Supporter.Status.choices,
+        "totals": (totals := selectors.totals(queryset=queryset)),
+        "status_counts": [(label, totals.by_status[v]) for v, label in Supporter.Status.choices],
+        "purpose_counts": [(label, totals.by_purpose[v]) for v, label in Purpose.choices],
         "regions": selectors.regions(queryset=queryset),
         "localities": selectors.localities(queryset=queryset),
         "hotspots": spots,
@@ -248,7 +262,7 @@ def heatmap_frame(request):
     _form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
     cells = cell_counts(queryset)
-    _hotspot_form, spots = _hotspots(queryset, request, cells)
+    _hotspot_form, spots = _hotspots(request, cells)
     centre = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
     fmap = heatmap_figure(
         cells,
@@ -314,7 +328,8 @@ def _segment_from_form(form: SegmentForm) -> Segment:
 def segment_size(request):
     """How many people a segment being defined holds (before saving or acting on it)."""
     data = request.POST.copy()
-    data.setdefault("name", "preview")
+    if not data.get("name", "").strip():
+        data["name"] = "preview"  # a name is needed to save, not to count
     form = SegmentForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
@@ -500,10 +515,18 @@ def _mailing_progress(mailing: Mailing) -> dict:
 @roles.permission_required(roles.SEND_MAILING)
 def mailing_detail(request, pk: int):
     mailing = get_object_or_404(Mailing, pk=pk)
-    log = (
+    log = list(
         MailingRecipient.objects.filter(mailing=mailing)
         .select_related("message")
         .order_by("message__status", "pk")[:200]
+    )
+    # The send log names people: looking at it is a person-level view.
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.VIEW_PEOPLE,
+        filter={"mailing": mailing.pk, "send_log": True},
+        row_count=len(log),
+        detail=mailing.subject,
     )
     return render(
         request,

@@ -7,6 +7,15 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
+@pytest.fixture(autouse=True)
+def _roles(request):
+    """The role groups, also after a transactional test has flushed the database."""
+    if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        from supporters.organize.roles import roles_ensure
+
+        roles_ensure()
+
+
 @pytest.fixture
 def make_staff(db, django_user_model):
     """make_staff(role) -> (user, device): an account in the role with a confirmed TOTP."""

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from supporters.models import OutboxMessage, Supporter
 from supporters.organize import services
-from supporters.organize.models import Mailing, MailingRecipient, Segment
+from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
 
 
 @pytest.fixture
@@ -89,6 +89,9 @@ def test_the_progress_page_reports_the_send_log(segment_with_people, as_role):
     assert done["status"] == "done" and done["percent"] == 100
     page = client.get(reverse("organize:mailing", args=[mailing.pk]))
     assert b"yes3@example.org" in page.content
+    # The send log names people, so looking at it is audited like any list of people.
+    viewed = AuditEntry.objects.filter(action="view_people").get()
+    assert viewed.filter == {"mailing": mailing.pk, "send_log": True} and viewed.row_count == 6
 
 
 @pytest.mark.django_db

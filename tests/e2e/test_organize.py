@@ -1,0 +1,110 @@
+"""The organizer dashboard in a real browser (Debian chromium via Playwright).
+
+Logs in with a password and a TOTP code, waits for the folium heatmap to be drawn in its
+frame, checks that nothing but the app was contacted, and saves docs/img/organize.png.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import Group
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from supporters.demo import demo_supporters_seed
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "organize.png"
+PASSWORD = "pw-Org-2026!"  # noqa: S105
+
+
+@pytest.fixture
+def organizer(transactional_db, django_user_model):
+    from supporters.organize.roles import roles_ensure
+
+    roles_ensure()  # an earlier transactional test may have flushed the groups
+    demo_supporters_seed(count=4000, seed=1)
+    user = django_user_model.objects.create_user(username="olga", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="organizer"))
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user, device
+
+
+@pytest.fixture
+def page(live_server, settings):
+    from playwright.sync_api import sync_playwright
+
+    settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 1000})
+        page = context.new_page()
+        page.hosts_requested = set()
+        page.console_errors = []
+        page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        yield page
+        browser.close()
+
+
+def heat_pixels(frame) -> int:
+    """How many pixels of the heat canvas are painted."""
+    return frame.evaluate(
+        """() => {
+          const c = document.querySelector('canvas.leaflet-heatmap-layer');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return n;
+        }"""
+    )
+
+
+def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locally(
+    page, live_server, organizer
+):
+    _user, device = organizer
+    page.goto(f"{live_server.url}/organize/")
+    page.wait_for_url("**/organize/login/**")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/organize/verify/**")
+    page.fill("#id_token", f"{totp(device.bin_key, step=30, t0=0, digits=6, drift=0):06d}")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/organize/")
+
+    page.wait_for_selector("body[data-heatmap-ready=true]", timeout=20_000)
+    frame = page.frame_locator("#heatmap")
+    frame.locator("canvas.leaflet-heatmap-layer").wait_for(timeout=20_000)
+    map_frame = next(f for f in page.frames if f.url.startswith(f"{live_server.url}/organize/map/"))
+    assert heat_pixels(map_frame) > 1000
+    # Hotspot markers and the drawing tools are on the map.
+    assert frame.locator(".org-hotspot-label").count() >= 3
+    assert frame.locator(".leaflet-draw-draw-polygon").count() == 1
+    page.wait_for_timeout(300)  # the heat layer redraws once after fitting the bounds
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+    # A hotspot's "3 km segment" fills the segment form and shows its size first.
+    page.locator("#hotspots button[data-segment-lat]").first.click()
+    expect(page.locator("#segment-size")).to_contain_text("active supporters")
+    assert page.input_value("#id_radius_km") == "3.00"
+
+    assert page.hosts_requested == {urlsplit(live_server.url).netloc}
+    assert not page.console_errors, page.console_errors

@@ -1,0 +1,176 @@
+"""CSV import: every good row in, every bad row reported with row, field and reason."""
+
+import csv
+import io
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from supporters.models import ConsentRecord, Supporter
+from supporters.organize.csv_import import import_text
+from supporters.organize.models import AuditEntry, ConsentSource, Import, Tagging
+
+HEADER = (
+    "email,name,phone,location,lat,lon,tags,joined_at,"
+    "consent_email_updates,consent_public_map,consent_source"
+)
+ROWS = [
+    # 2: good, a city from the gazetteer (Cyrillic), consents with their source
+    "anna@example.org,Анна,+7 900 000-00-00,Казань,,,volunteer|driver,2024-05-01,yes,да,"
+    "paper form at the rally",
+    # 3: good, a point
+    "boris@example.org,Boris,,,58.01,56.25,,,no,,",
+    # 4: bad email
+    "not-an-email,Bad,,Казань,,,,,,,",
+    # 5: a place nobody knows
+    "carl@example.org,Carl,,Qwxzvbnm,,,,,,,",
+    # 6: too few fields
+    "dora@example.org,Dora",
+    # 7: a consent value that is neither yes nor no
+    "erik@example.org,Erik,,Пермь,,,,,maybe,,x",
+    # 8: latitude out of range
+    "fay@example.org,Fay,,,95,10,,,,,",
+    # 9: the same address as row 2
+    "ANNA@example.org,Anna again,,Москва,,,,,,,",
+    # 10: consent without saying where it was given
+    "gus@example.org,Gus,,Москва,,,,,yes,,",
+    # 11: good, no name (the address's local part is used), no consent
+    "hana@example.org,,,Екатеринбург,,,,,,,",
+    # 12: two problems at once: bad phone and a date in the future
+    "ivan@example.org,Ivan,call me,Москва,,,,2999-01-01,,,",
+]
+BAD = {
+    (4, "email"),
+    (5, "location"),
+    (6, "*"),
+    (7, "consent_email_updates"),
+    (8, "lat/lon"),
+    (9, "email"),
+    (10, "consent_source"),
+    (12, "phone"),
+    (12, "joined_at"),
+}
+
+
+def sample(rows=ROWS, header=HEADER) -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+@pytest.mark.django_db
+def test_every_bad_row_is_reported_and_every_good_row_is_in():
+    outcome = import_text(sample(), batch=3)
+    assert {(e.row, e.field) for e in outcome.errors} == BAD
+    assert outcome.created == 3 and outcome.updated == 0
+    assert set(Supporter.objects.values_list("email", flat=True)) == {
+        "anna@example.org",
+        "boris@example.org",
+        "hana@example.org",
+    }
+    anna = Supporter.objects.get(email="anna@example.org")
+    assert (anna.city, anna.region, anna.status) == ("Kazan", "Tatarstan Republic", "active")
+    assert anna.consent_email_updates and anna.consent_public_map
+    assert not anna.consent_introductions  # no column, no consent
+    assert anna.created_at.date().isoformat() == "2024-05-01"
+    assert sorted(Tagging.objects.filter(supporter=anna).values_list("name", flat=True)) == [
+        "driver",
+        "volunteer",
+    ]
+    sources = ConsentSource.objects.filter(record__supporter=anna)
+    assert {s.note for s in sources} == {"paper form at the rally"}
+    assert {r.source for r in ConsentRecord.objects.filter(supporter=anna)} == {"import"}
+    boris = Supporter.objects.get(email="boris@example.org")
+    assert not boris.consent_email_updates and boris.city  # nearest town named
+    hana = Supporter.objects.get(email="hana@example.org")
+    assert hana.display_name == "hana" and not any(hana.consents().values())
+    reasons = {(e.row, e.field): e.reason for e in outcome.errors}
+    assert "row 2" in reasons[(9, "email")]
+
+
+@pytest.mark.django_db
+def test_windows_1251_with_semicolons_is_read(tmp_path):
+    text = "email;name;location;consent_email_updates;consent_source\n"
+    text += "olga@example.org;Ольга Смирнова;Санкт-Петербург;да;анкета на пикете\n"
+    path = tmp_path / "list.csv"
+    path.write_bytes(text.encode("cp1251"))
+    out = StringIO()
+    call_command("import_supporters", str(path), stdout=out)
+    olga = Supporter.objects.get(email="olga@example.org")
+    assert olga.display_name == "Ольга Смирнова" and olga.consent_email_updates
+    assert ConsentSource.objects.get().note == "анкета на пикете"
+    assert "1 new, 0 updated, 0 problems" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_importing_again_updates_by_email_without_duplicates(make_supporter):
+    make_supporter(email="Known@Example.org", name="Old Name", consents=["public_map"])
+    outcome = import_text(
+        sample(
+            ["known@example.org,New Name,,Казань,,,member,,yes,,list of 2023"],
+        )
+    )
+    assert (outcome.created, outcome.updated, outcome.errors) == (0, 1, [])
+    person = Supporter.objects.get()
+    assert person.display_name == "New Name" and person.city == "Kazan"
+    assert person.consent_email_updates and person.consent_public_map  # empty cell: unchanged
+    assert Tagging.objects.get().name == "member"
+
+
+@pytest.mark.django_db
+def test_the_command_writes_an_error_report_and_shows_progress(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(sample(), encoding="utf-8-sig")
+    out = StringIO()
+    call_command("import_supporters", str(path), stdout=out)
+    report_text = (tmp_path / "people.errors.csv").read_text(encoding="utf-8-sig")
+    report = list(csv.reader(io.StringIO(report_text)))
+    assert report[0] == ["row", "field", "reason"]
+    assert {(int(r[0]), r[1]) for r in report[1:]} == BAD
+    assert "11/11 rows (100%)" in out.getvalue()
+    assert AuditEntry.objects.get().action == "import"
+
+
+@pytest.mark.django_db
+def test_a_file_without_an_email_column_is_refused_whole(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("name,city\nA,B\n", encoding="utf-8")
+    with pytest.raises(Exception, match="no 'email' column"):
+        call_command("import_supporters", str(path), stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_page_runs_the_import_in_the_worker(as_role, run_worker, settings, tmp_path):
+    settings.SOSEDI_IMPORT_DIR = tmp_path
+    client = as_role("coordinator")
+    upload = SimpleUploadedFile("list.csv", sample().encode("cp1251"), content_type="text/csv")
+    response = client.post(reverse("organize:imports"), {"file": upload})
+    job = Import.objects.get()
+    assert response["Location"] == reverse("organize:import", args=[job.pk])
+    assert job.status == "queued" and Supporter.objects.count() == 0
+    run_worker(queues=["imports"])
+    job.refresh_from_db()
+    assert (job.status, job.rows_total, job.rows_done) == ("done", 11, 11)
+    assert (job.created, job.failed) == (3, len(BAD))
+    progress = client.get(reverse("organize:import_progress", args=[job.pk])).json()
+    assert progress["percent"] == 100 and progress["status"] == "done"
+    report = client.get(reverse("organize:import_errors", args=[job.pk])).content.decode()
+    assert "12,joined_at," in report
+    page = client.get(reverse("organize:import", args=[job.pk]))
+    assert b"Qwxzvbnm" in page.content or b"location" in page.content
+
+
+@pytest.mark.django_db
+def test_a_restarted_import_resumes_after_the_rows_it_committed(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text(sample(), encoding="utf-8")
+    job = Import.objects.create(filename="list.csv", path=str(path), rows_done=3, created=2)
+    from supporters.organize.csv_import import import_execute
+
+    import_execute(import_id=job.pk)
+    job.refresh_from_db()
+    # Rows 2 and 3 were done by the first run: not imported again.
+    assert not Supporter.objects.filter(email__in=["anna@example.org", "boris@example.org"])
+    assert Supporter.objects.filter(email="hana@example.org").exists()
+    assert job.created == 3 and job.rows_done == 11
