@@ -90,8 +90,9 @@ class Nearby:
     band: Band
 
 
-# How far `nearest` looks, step by step: a dense city finds its few nearest rows within
-# the first step and never computes distances for the tens of thousands further out.
+# How far `nearest` looks, step by step (the band edges): a dense city finds its few
+# nearest rows within the first step and never computes distances for the tens of
+# thousands of rows further out; a village reaches the last step with a handful of rows.
 _NEAREST_STEPS_M = (1_000, 3_000, 10_000, 25_000)
 
 

@@ -391,3 +391,29 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"] = [
     *CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
     NONCE,
 ]
+
+# --- Nearby introductions and local events (issue 5): supporters/nearby/ ---------------
+# One-time sign-in links for activists at /nearby/ work this long, once.
+SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES = env.int("SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES", default=20)
+# Sign-in links mailed per address per hour (and per client IP, ten times that).
+SOSEDI_NEARBY_SIGN_INS_PER_HOUR = env.int("SOSEDI_NEARBY_SIGN_INS_PER_HOUR", default=3)
+# Band counts below this are shown as "a few"; larger ones are rounded down to a multiple
+# of 5. Never below 2, so that a single person is never shown as "1".
+SOSEDI_NEARBY_FEW_BELOW = env.int("SOSEDI_NEARBY_FEW_BELOW", default=5)
+if SOSEDI_NEARBY_FEW_BELOW < 2:
+    raise ImproperlyConfigured("SOSEDI_NEARBY_FEW_BELOW must be 2 or more.")
+# Limits (PRODUCT.md, privacy point 5): beyond them, HTTP 429 and a message.
+SOSEDI_INTRODUCTION_REQUESTS_PER_WEEK = env.int("SOSEDI_INTRODUCTION_REQUESTS_PER_WEEK", default=3)
+SOSEDI_INTRODUCTION_EMAILS_PER_WEEK = env.int("SOSEDI_INTRODUCTION_EMAILS_PER_WEEK", default=2)
+SOSEDI_INTRODUCTION_MAX_CANDIDATES = 5
+SOSEDI_INTRODUCTION_EXPIRY_DAYS = env.int("SOSEDI_INTRODUCTION_EXPIRY_DAYS", default=14)
+SOSEDI_EVENT_PROPOSALS_PER_WEEK = env.int("SOSEDI_EVENT_PROPOSALS_PER_WEEK", default=2)
+SOSEDI_EVENT_INVITATIONS_PER_WEEK = env.int("SOSEDI_EVENT_INVITATIONS_PER_WEEK", default=2)
+# Organizers approve events before any invitation goes out; false publishes at once.
+SOSEDI_EVENTS_REQUIRE_APPROVAL = env.bool("SOSEDI_EVENTS_REQUIRE_APPROVAL", default=True)
+# When the worker expires old introductions and sends the day-before reminders (cron, UTC).
+SOSEDI_NEARBY_HOUSEKEEPING_CRON = env.str("SOSEDI_NEARBY_HOUSEKEEPING_CRON", default="*/15 * * * *")
+PROCRASTINATE_IMPORT_PATHS = [
+    *globals().get("PROCRASTINATE_IMPORT_PATHS", []),
+    "supporters.nearby.tasks",
+]

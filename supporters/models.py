@@ -185,3 +185,4 @@ class RateLimitEvent(models.Model):
         indexes = [models.Index(fields=["scope", "key", "created_at"])]
 
 from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)
+from supporters.nearby.models import *  # noqa: E402,F403  (nearby introductions, events)

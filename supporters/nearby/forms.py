@@ -1,0 +1,165 @@
+from django import forms
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from geo.bands import BAND_EDGES_M, Band
+from geo.geocoding import GeocodingError, geocode
+from supporters.nearby.models import Rsvp
+from supporters.nearby.services import EventDraft
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+def _farthest_choices() -> list[tuple[str, str]]:
+    return [
+        (b.value, gettext("up to %(km)s km") % {"km": f"{BAND_EDGES_M[b][1] / 1000:g}"})
+        for b in Band
+    ]
+
+
+class IntroductionRequestForm(forms.Form):
+    count = forms.TypedChoiceField(
+        label=_("How many people to ask"),
+        coerce=int,
+        initial=3,
+        choices=[],
+    )
+    farthest = forms.ChoiceField(label=_("How far"), initial=Band.FROM_3_TO_10, choices=[])
+    message = forms.CharField(
+        label=_("Your message"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 500}),
+        help_text=_(
+            "Say who you are and what you would like to do together. They see your first "
+            "name, this message and how far apart you live (as a band), nothing else."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        top = settings.SOSEDI_INTRODUCTION_MAX_CANDIDATES
+        self.fields["count"].choices = [(n, str(n)) for n in range(1, top + 1)]
+        self.fields["farthest"].choices = _farthest_choices()
+
+    @property
+    def band(self) -> Band:
+        return Band(self.cleaned_data["farthest"])
+
+
+class ReportForm(forms.Form):
+    note = forms.CharField(
+        label=_("What is wrong with this message? (optional)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RsvpForm(forms.Form):
+    answer = forms.ChoiceField(choices=Rsvp.Answer.choices)
+
+
+_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class EventForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=120)
+    description = forms.CharField(
+        label=_("What will happen"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    starts_at = forms.DateTimeField(
+        label=_("Starts"),
+        input_formats=[_LOCAL],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"),
+        input_formats=[_LOCAL],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
+    )
+    venue_name = forms.CharField(
+        label=_("Venue"),
+        max_length=200,
+        help_text=_("A public place, e.g. “Gorky Park, main entrance”. Everyone will see it."),
+    )
+    location_text = forms.CharField(
+        label=_("Town or address of the venue"),
+        max_length=200,
+        required=False,
+        help_text=_("Or drop a pin exactly on the venue below."),
+        widget=forms.TextInput(attrs={"list": "place-suggestions"}),
+    )
+    pin_lat = forms.FloatField(required=False, widget=forms.HiddenInput)
+    pin_lon = forms.FloatField(required=False, widget=forms.HiddenInput)
+    radius_km = forms.IntegerField(
+        label=_("Invite supporters living within (km)"),
+        min_value=1,
+        max_value=25,
+        initial=5,
+    )
+
+    def __init__(self, *args, language: str = "en", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language = language
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and starts <= timezone.now():
+            self.add_error("starts_at", _("The event must start in the future."))
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("The event must end after it starts."))
+        lat, lon = data.get("pin_lat"), data.get("pin_lon")
+        if lat is not None and lon is not None:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                self.add_error("location_text", _("That pin is outside the map."))
+            else:
+                # A venue is a public place: its pin is kept as dropped, not snapped.
+                data["venue"] = Point(lon, lat, srid=4326)
+            return data
+        text = data.get("location_text", "").strip()
+        if not text:
+            self.add_error("location_text", _("Say where the venue is, or drop a pin on it."))
+            return data
+        try:
+            data["venue"] = geocode(text, language=self.language).centre
+        except GeocodingError as exc:
+            self.add_error("location_text", exc.message)
+        return data
+
+    @property
+    def draft(self) -> EventDraft:
+        d = self.cleaned_data
+        return EventDraft(
+            title=d["title"].strip(),
+            description=d["description"].strip(),
+            starts_at=d["starts_at"],
+            ends_at=d["ends_at"],
+            venue_name=d["venue_name"].strip(),
+            venue=d["venue"],
+            radius_km=d["radius_km"],
+        )
+
+
+class AttendanceForm(forms.Form):
+    came = forms.MultipleChoiceField(
+        label=_("Who came"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, guests, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["came"].choices = [
+            (str(r.supporter_id), r.supporter.first_name) for r in guests
+        ]
+        self.initial.setdefault("came", [str(r.supporter_id) for r in guests if r.attended])

@@ -1,0 +1,204 @@
+"""Reads of nearby introductions and events."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.gis.measure import D
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from geo import bands
+from supporters.models import Supporter
+from supporters.nearby.models import (
+    Activity,
+    Block,
+    Event,
+    Introduction,
+    IntroductionRequest,
+    NearbyBan,
+    Report,
+    Rsvp,
+)
+
+
+def activists_open_to_introductions() -> QuerySet[Supporter]:
+    """Active supporters with the introductions consent: the rows the partial GiST index
+    `supporter_intro_location` holds (migration 0004 of nearby)."""
+    return Supporter.objects.filter(status=Supporter.Status.ACTIVE, consent_introductions=True)
+
+
+def activist_band_counts(*, supporter: Supporter) -> bands.BandCounts:
+    """How many activists open to introductions live in each band around the supporter's
+    cell. It depends on the supporter's cell and the others' cells, and on nothing else
+    (not even on blocks), so every account in one cell reads the same numbers."""
+    others = activists_open_to_introductions().exclude(pk=supporter.pk)
+    return bands.band_counts(others, cell=supporter.cell)
+
+
+def introduction_candidates(
+    *, requester: Supporter, limit: int, farthest: bands.Band = bands.Band.FROM_10_TO_25
+) -> list[bands.Nearby]:
+    """Who a new request from `requester` would go to: activists open to introductions,
+    nearest cells first and random among equals, leaving out anyone who blocked the
+    requester, already declined them or is still to answer them, anyone already
+    introduced, and anyone who has had their weekly share of introduction emails."""
+    week_ago = timezone.now() - timedelta(days=7)
+    full_this_week = (
+        Introduction.objects.filter(created_at__gte=week_ago)
+        .values("candidate")
+        .annotate(n=Count("id"))
+        .filter(n__gte=settings.SOSEDI_INTRODUCTION_EMAILS_PER_WEEK)
+        .values("candidate")
+    )
+    live = [Introduction.Status.PENDING, Introduction.Status.ACCEPTED]
+    already = Introduction.objects.filter(
+        Q(request__requester=requester, status__in=[*live, Introduction.Status.DECLINED])
+    ).values("candidate")
+    asked_me = Introduction.objects.filter(
+        request__requester=OuterRef("pk"), candidate=requester, status__in=live
+    )
+    queryset = (
+        activists_open_to_introductions()
+        .exclude(pk=requester.pk)
+        .exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=requester)))
+        .exclude(Exists(NearbyBan.objects.filter(supporter=OuterRef("pk"))))
+        .exclude(pk__in=already)
+        .exclude(Exists(asked_me))
+        .exclude(pk__in=full_this_week)
+    )
+    return bands.nearest(queryset, cell=requester.cell, limit=limit, farthest=farthest)
+
+
+def is_banned(*, supporter: Supporter) -> bool:
+    return NearbyBan.objects.filter(supporter=supporter).exists()
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    request: IntroductionRequest
+    asked: int
+    accepted: list[Supporter]
+    open: bool
+
+
+def requests_of(*, supporter: Supporter) -> list[RequestSummary]:
+    """The requester's own requests: how many were asked, and who accepted. Nothing about
+    the others (who declined, who has not answered yet) is shown."""
+    summaries = []
+    requests = supporter.introduction_requests.prefetch_related("introductions__candidate")[:20]
+    for r in requests:
+        intros = list(r.introductions.all())
+        summaries.append(
+            RequestSummary(
+                request=r,
+                asked=len(intros),
+                accepted=[i.candidate for i in intros if i.status == Introduction.Status.ACCEPTED],
+                open=r.expires_at > timezone.now(),
+            )
+        )
+    return summaries
+
+
+def introductions_accepted_by(*, supporter: Supporter) -> QuerySet[Introduction]:
+    return Introduction.objects.filter(
+        candidate=supporter, status=Introduction.Status.ACCEPTED
+    ).select_related("request__requester")
+
+
+def reports_open() -> QuerySet[Report]:
+    return Report.objects.filter(status=Report.Status.OPEN).select_related(
+        "introduction__request", "reporter", "reported"
+    )
+
+
+def events_pending() -> QuerySet[Event]:
+    return Event.objects.filter(status=Event.Status.PENDING).select_related("host")
+
+
+def events_upcoming() -> QuerySet[Event]:
+    """Approved events that have not ended yet, soonest first (public)."""
+    return Event.objects.filter(status=Event.Status.APPROVED, ends_at__gt=timezone.now()).order_by(
+        "starts_at"
+    )
+
+
+def events_of(*, supporter: Supporter) -> QuerySet[Event]:
+    return Event.objects.filter(host=supporter).order_by("-starts_at")
+
+
+@dataclass(frozen=True)
+class Turnout:
+    yes: int
+    maybe: int
+    no: int
+    invited: int
+    coming: list[str]
+
+
+def event_turnout(*, event: Event) -> Turnout:
+    """What the host sees: counts of answers and the first names of those coming."""
+    counts = event.rsvps.aggregate(
+        yes=Count("id", filter=Q(answer=Rsvp.Answer.YES)),
+        maybe=Count("id", filter=Q(answer=Rsvp.Answer.MAYBE)),
+        no=Count("id", filter=Q(answer=Rsvp.Answer.NO)),
+        invited=Count("id", filter=Q(invited_at__isnull=False)),
+    )
+    names = event.rsvps.filter(answer=Rsvp.Answer.YES).select_related("supporter")
+    return Turnout(**counts, coming=sorted(r.supporter.first_name for r in names))
+
+
+def event_guests_for_attendance(*, event: Event) -> QuerySet[Rsvp]:
+    """Who said yes or maybe: the list the host ticks after the event."""
+    return (
+        event.rsvps.filter(answer__in=[Rsvp.Answer.YES, Rsvp.Answer.MAYBE])
+        .select_related("supporter")
+        .order_by("supporter__display_name")
+    )
+
+
+def invitees_for(*, event: Event) -> QuerySet[Supporter]:
+    """Supporters an approved event invites: active, with the event-invitations consent,
+    whose cell centre lies within the radius of the venue, not the host, not invited to
+    it yet, and under their weekly invitation limit."""
+    week_ago = timezone.now() - timedelta(days=7)
+    full_this_week = (
+        Rsvp.objects.filter(invited_at__gte=week_ago)
+        .values("supporter")
+        .annotate(n=Count("id"))
+        .filter(n__gte=settings.SOSEDI_EVENT_INVITATIONS_PER_WEEK)
+        .values("supporter")
+    )
+    return (
+        Supporter.objects.filter(
+            status=Supporter.Status.ACTIVE,
+            consent_event_invitations=True,
+            location__dwithin=(event.venue, D(km=event.radius_km)),
+        )
+        .exclude(pk=event.host_id)
+        .exclude(Exists(Rsvp.objects.filter(event=event, supporter=OuterRef("pk"))))
+        .exclude(pk__in=full_this_week)
+    )
+
+
+def supporter_activity(*, supporter: Supporter) -> QuerySet[Activity]:
+    return Activity.objects.filter(supporter=supporter).select_related("event")
+
+
+def supporters_attended_since(*, days: int = 90) -> QuerySet[Supporter]:
+    """For organizers' filters: who attended an event in the last `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    return Supporter.objects.filter(
+        Exists(
+            Activity.objects.filter(
+                supporter=OuterRef("pk"),
+                kind=Activity.Kind.EVENT_ATTENDED,
+                occurred_at__gte=since,
+            )
+        )
+    )
+
+
+def activity_recent(*, days: int = 90) -> QuerySet[Activity]:
+    since = timezone.now() - timedelta(days=days)
+    return Activity.objects.filter(occurred_at__gte=since).select_related("supporter", "event")

@@ -1,0 +1,183 @@
+"""Two activists meet through /nearby/ in real browsers (Debian chromium via Playwright),
+and a local event is proposed, invited to and answered."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+
+from supporters.nearby import services
+from supporters.nearby.models import Event, Introduction
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+# between browser steps are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+@pytest.fixture
+def browser(live_server, settings):
+    from playwright.sync_api import sync_playwright
+
+    settings.DEBUG = True  # the development outbox
+    settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
+    settings.SITE_URL = live_server.url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _person(browser, live_server):
+    """A browser context of its own (its own cookies): one person at one computer."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.hosts_requested = set()
+    page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
+    return page
+
+
+def _open_mail(page, live_server, *, to: str, subject_contains: str):
+    """Read the newest matching mail in the development outbox and return its first link."""
+    page.goto(f"{live_server.url}/dev/outbox/")
+    row = page.locator("tr", has_text=to).filter(has_text=subject_contains).first
+    row.locator("a").click()
+    return page.locator("pre.mail-body a").first.get_attribute("href")
+
+
+def _sign_in(page, live_server, email: str):
+    page.goto(f"{live_server.url}/nearby/")
+    page.fill("#id_email", email)
+    page.click("button[type=submit]:has-text('Email me a sign-in link')")
+    page.wait_for_selector("h1:has-text('Check your email')")
+    link = _open_mail(page, live_server, to=email, subject_contains="sign-in link")
+    page.goto(link)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url("**/nearby/")
+
+
+def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, make_supporter):
+    nina = make_supporter(
+        name="Nina Sokolova",
+        email="nina@example.org",
+        lon=37.620,
+        lat=55.750,
+        consents=["introductions", "event_invitations"],
+        city="Moscow",
+    )
+    pavel = make_supporter(
+        name="Pavel Orlov",
+        email="pavel@example.org",
+        lon=37.628,
+        lat=55.753,
+        consents=["introductions"],
+    )
+    for i in range(6):  # a few more activists around, so the bands are not empty
+        make_supporter(lon=37.58 + 0.03 * i, lat=55.72 + 0.01 * i, consents=["introductions"])
+
+    asker = _person(browser, live_server)
+    _sign_in(asker, live_server, nina.email)
+    assert "Hello, Nina" in asker.locator("h1").inner_text()
+    counts = asker.locator("#bands .band-count").all_inner_texts()
+    assert counts[0] == "a few" and len(counts) == 4
+    asker.select_option("#id_count", "1")
+    asker.select_option("#id_farthest", "1_3")
+    asker.fill("#id_message", "Hi! I want to start a repair café in our block. Coffee?")
+    asker.click("button:has-text('Send my request')")
+    assert "We emailed 1 activist" in asker.locator("#request-sent").inner_text()
+
+    # Pavel, in his own browser, reads the mail and accepts.
+    candidate = _person(browser, live_server)
+    link = _open_mail(candidate, live_server, to=pavel.email, subject_contains="would like to meet")
+    body = candidate.locator("pre.mail-body").inner_text()
+    assert "Nina lives under 1 km from you" in body and "Sokolova" not in body
+    candidate.goto(link)
+    assert "repair café" in candidate.locator("#introduction").inner_text()
+    candidate.click("button:has-text('Accept')")
+    candidate.wait_for_selector("text=You accepted")
+    assert Introduction.objects.get().status == "accepted"
+
+    # Both now have each other's name and address: in the mail and on Nina's page.
+    link = _open_mail(candidate, live_server, to=pavel.email, subject_contains="Meet Nina")
+    assert "nina@example.org" in candidate.locator("pre.mail-body").inner_text()
+    asker.goto(f"{live_server.url}/nearby/")
+    mine = asker.locator("#my-introductions").inner_text()
+    assert "Pavel Orlov accepted: pavel@example.org" in mine
+    asker.screenshot(path=str(ARTIFACTS / "nearby.png"), full_page=True)
+
+    own = urlsplit(live_server.url).netloc
+    assert asker.hosts_requested == {own} and candidate.hosts_requested == {own}
+
+
+def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make_supporter):
+    host = make_supporter(
+        name="Irina Volkova", email="irina@example.org", consents=["introductions"]
+    )
+    guest = make_supporter(
+        name="Oleg Petrov",
+        email="oleg@example.org",
+        lon=37.63,
+        lat=55.755,
+        consents=["event_invitations"],
+    )
+
+    page = _person(browser, live_server)
+    _sign_in(page, live_server, host.email)
+    page.click("text=Propose an event")
+    start = (timezone.localtime() + timedelta(days=4)).replace(hour=11, minute=0)
+    page.fill("#id_title", "Courtyard clean-up")
+    page.fill("#id_description", "Bags and gloves provided. Tea afterwards.")
+    page.fill("#id_starts_at", start.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_ends_at", (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_venue_name", "Courtyard of Pokrovka 12")
+    page.wait_for_selector("#pin-map.leaflet-container")
+    # The map opens on central Moscow at zoom 4: zoom in on its centre, drop the pin there.
+    page.locator("#pin-map").scroll_into_view_if_needed()
+    box = page.locator("#pin-map").bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    for _ in range(10):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(150)
+    page.mouse.click(*centre)
+    page.wait_for_selector("#pin-status:has-text('✓')")
+    assert abs(float(page.input_value("#id_pin_lat")) - 55.75) < 0.03
+    page.fill("#id_radius_km", "3")
+    page.click("button:has-text('Propose the event')")
+    page.wait_for_selector("text=waiting for approval")
+
+    event = Event.objects.get()
+    services.event_review(event=event, approve=True, reviewer=None)
+    services.event_invitations_send(event=event)  # what the worker does on approval
+
+    guest_page = _person(browser, live_server)
+    link = _open_mail(guest_page, live_server, to=guest.email, subject_contains="Invitation")
+    assert "Courtyard of Pokrovka 12" in guest_page.locator("pre.mail-body").inner_text()
+    guest_page.goto(link)
+    guest_page.click("button[value=yes]")
+    guest_page.wait_for_selector("text=Your answer: yes")
+
+    page.goto(f"{live_server.url}/nearby/events/{event.pk}/")
+    assert "Coming: Irina, Oleg" in page.locator("#turnout").inner_text()
+    page.goto(f"{live_server.url}/events/{event.pk}/")
+    page.wait_for_selector("#venue-map.leaflet-container")
+    assert "Courtyard of Pokrovka 12" in page.locator(".event").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "event.png"), full_page=True)
+    assert page.hosts_requested == {urlsplit(live_server.url).netloc}

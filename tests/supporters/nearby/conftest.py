@@ -1,0 +1,82 @@
+"""Fixtures for nearby: activists placed in real cells, signed-in clients, mail helpers."""
+
+import re
+
+import h3
+import pytest
+from django.test import Client
+
+from geo import hexgrid
+from supporters.models import OutboxMessage
+from supporters.nearby.views import SESSION_KEY
+
+MOSCOW = (37.62, 55.75)
+
+
+@pytest.fixture
+def activist(make_supporter):
+    """An active supporter open to introductions and event invitations."""
+
+    def make(*, lon=MOSCOW[0], lat=MOSCOW[1], name="Test Activist", **kw):
+        kw.setdefault("consents", ["introductions", "event_invitations"])
+        return make_supporter(lon=lon, lat=lat, name=name, **kw)
+
+    return make
+
+
+def cell_centre_lonlat(cell: int) -> tuple[float, float]:
+    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    return lon, lat
+
+
+def ring_cell(origin: int, k: int, i: int = 0) -> int:
+    return h3.str_to_int(sorted(h3.grid_ring(h3.int_to_str(origin), k))[i])
+
+
+def moscow_cell() -> int:
+    return hexgrid.cell_for_point(lon=MOSCOW[0], lat=MOSCOW[1])
+
+
+@pytest.fixture
+def signed_in():
+    """A test client whose session belongs to `supporter` (the sign-in flow itself is
+    tested in test_sign_in.py)."""
+
+    def make(supporter) -> Client:
+        client = Client()
+        session = client.session
+        session[SESSION_KEY] = str(supporter.pk)
+        session.save()
+        return client
+
+    return make
+
+
+def mails(to, kind: str):
+    return list(OutboxMessage.objects.filter(to_email=to.email, kind=f"nearby_{kind}"))
+
+
+def link_in(body: str, fragment: str) -> str:
+    """The path of the first link in a mail body containing `fragment`."""
+    url = next(u for u in re.findall(r"https?://\S+", body) if fragment in u)
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+@pytest.fixture
+def moderator(db, django_user_model, settings):
+    """A staff client, two-factor verified when the organizer workspace asks for it."""
+    user = django_user_model.objects.create_user(
+        username="moderator", password="pw-Mod-2026!", is_staff=True, is_superuser=True
+    )
+    client = Client()
+    client.force_login(user)
+    if "django_otp" in settings.INSTALLED_APPS:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    client.user = user
+    return client
