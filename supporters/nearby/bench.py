@@ -30,6 +30,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="print one query plan")
+    parser.add_argument(
+        "--server-time",
+        action="store_true",
+        help="also time each call's queries inside PostgreSQL (EXPLAIN ANALYZE: planning "
+        "plus execution), which a loaded client machine does not inflate",
+    )
     args = parser.parse_args()
 
     activists = selectors.activists_open_to_introductions()
@@ -43,7 +49,7 @@ def main() -> None:
     for pk in sample[:20]:
         selectors.introduction_candidates(requester=requesters[pk], limit=5)
 
-    timings, sql_timings, steps, found = [], [], [], []
+    timings, sql_timings, server_timings, steps, found = [], [], [], [], []
     for pk in sample:
         with transaction.atomic(), CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
@@ -52,6 +58,8 @@ def main() -> None:
             sql_timings.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
             steps.append(len(queries.captured_queries))
             found.append(len(chosen))
+            if args.server_time:
+                server_timings.append(_server_ms(connection, queries.captured_queries))
             transaction.set_rollback(True)
 
     if args.explain:
@@ -71,10 +79,23 @@ def main() -> None:
     print(f"candidate selection, {len(timings)} requesters at random, 5 candidates each:")
     print(f"  selector call (ORM + SQL): {median_p95(timings)}")
     print(f"  SQL only (round trips):    {median_p95(sql_timings)}")
+    if server_timings:
+        print(f"  inside PostgreSQL:         {median_p95(server_timings)}")
     print(
         f"  queries per call: median {statistics.median(steps):.0f}, max {max(steps)}; "
         f"candidates found: median {statistics.median(found):.0f}, min {min(found)}"
     )
+
+
+def _server_ms(connection, captured) -> float:
+    """Planning plus execution time PostgreSQL reports for the captured queries."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in captured:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query["sql"])
+            (plan,) = cursor.fetchone()
+            total += plan[0]["Planning Time"] + plan[0]["Execution Time"]
+    return total
 
 
 if __name__ == "__main__":
