@@ -46,9 +46,13 @@ _TRANSLIT = str.maketrans(
 )  # fmt: skip
 
 
+# What PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (lone surrogates).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def normalise(text: str) -> str:
     """Lower case, NFKC, 'ё' as 'е', punctuation and runs of spaces as one space."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    text = unicodedata.normalize("NFKC", _UNSTORABLE.sub("", text)).casefold().replace("ё", "е")
     return _PUNCT.sub(" ", text).strip()
 
 

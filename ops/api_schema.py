@@ -8,11 +8,8 @@ to prove the two agree, and fails when a route under /api/ is missing here.
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
+from geo.forms import BBOX_PATTERN
 from geo.selectors import MAX_ZOOM
-
-# Four decimal numbers, ASCII only, no spaces or exponents (what CellsQueryForm accepts).
-NUMBER = r"-?[0-9]+(\.[0-9]+)?"
-BBOX_PATTERN = rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
 
 _ERROR = {
     "type": "object",
