@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo.geocoding import Location
-from supporters import emails
+from supporters import emails, selectors
 from supporters.consent import WORDING_VERSION
 from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
 from supporters.ratelimit import ratelimit_hit
@@ -81,7 +81,7 @@ def supporter_sign_up(
     caller shows is the same either way: no account enumeration.
     """
     email = email.strip()
-    existing = Supporter.objects.filter(email__iexact=email).first()
+    existing = selectors.supporter_by_email(email=email)
     if existing is not None:
         if existing.status == Supporter.Status.PENDING:
             _queue_confirmation(existing)
@@ -247,7 +247,7 @@ def supporter_erase(*, supporter: Supporter) -> None:
 
 def manage_link_send(*, email: str) -> None:
     """Mail a fresh manage link if the address is on the list; silent otherwise."""
-    supporter = Supporter.objects.filter(email__iexact=email.strip()).first()
+    supporter = selectors.supporter_by_email(email=email)
     if supporter is None:
         return
     message_queue(
