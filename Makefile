@@ -23,6 +23,14 @@ fmt:
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
+# Benchmarks against naive baselines in the same run, in a scratch database of their own
+# (BENCH_DB, default sosedi_bench_run); results in BENCHMARKS.md and docs/img/bench.png.
+bench: setup
+	$(PY) -m bench --n 1000000 $(BENCH_ARGS)
+
+bench-quick: setup
+	$(PY) -m bench --n 100000 --quick $(BENCH_ARGS)
+
 db-start:
 	@bash scripts/db.sh start
 

@@ -15,6 +15,7 @@ DEB_PACKAGES=(
     gdal-bin libgeos-c1v5 libproj25
     gettext python3-venv
     chromium fonts-dejavu-core
+    wrk
 )
 # npm installs the front-end packages. Debian's nodejs and npm, unless an npm is already
 # there (NodeSource's nodejs bundles its own, and Debian's npm would conflict with it).

@@ -1,0 +1,180 @@
+"""`python -m bench [--n N] [--quick]`: the benchmark run, end to end.
+
+1. creates a scratch database on the local cluster (BENCH_DB, default sosedi_bench_run;
+   never the dev database, never a database it did not create), migrates it and loads
+   the gazetteer;
+2. runs each operation of bench/ops.py in a process of its own, which measures the
+   operation and its naive baseline in the same run, and records the process's peak
+   memory (getrusage of the child);
+3. prints the table, keeps the results in bench/results/N.json, rewrites BENCHMARKS.md
+   from every results file there (so the quick and the 1,000,000 runs sit side by side)
+   and draws docs/img/bench.png; then drops the scratch database (unless --keep).
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import report, scratch
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ["load", "refresh_map", "cells", "intro", "heatmap", "hotspots", "import", "signup"]
+
+
+def machine() -> dict:
+    def sh(*command: str) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True, check=False).stdout
+        except OSError:
+            return ""
+
+    mem = next(
+        (line.split() for line in sh("free", "-m").splitlines() if line.startswith("Mem")), []
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    pg = sh("psql", scratch.server_url(), "-Atc", "show server_version").strip()
+    return {
+        "cores": int(sh("nproc").strip() or os.cpu_count() or 0),
+        "memory_mb": int(mem[1]) if len(mem) > 1 else None,
+        "cpu": cpu,
+        "load_before": os.getloadavg(),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "commit": sh("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD").strip(),
+    }
+
+
+def run_op(name: str, args, env: dict) -> dict:
+    """One operation in a child process; its rows, wall time and peak RSS."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ops",
+        name,
+        "--n",
+        str(args.n),
+        "--seed",
+        str(args.seed),
+        "--workdir",
+        str(args.workdir),
+    ]
+    if args.quick:
+        command.append("--quick")
+    if name in args.profile:
+        command.append("--profile")
+    started = time.monotonic()
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    out = child.stdout.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - started
+    line = next((x for x in out.splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if child.returncode != 0 or line is None:
+        return {"op": name, "error": f"exit code {child.returncode}", "wall_s": elapsed, "rows": []}
+    return {
+        "op": name,
+        "rows": json.loads(line.removeprefix("BENCH_RESULT ")),
+        "wall_s": elapsed,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def django_command(env: dict, *command: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Sosedi benchmarks against naive baselines.")
+    parser.add_argument("--n", type=int, default=1_000_000, help="supporters to load")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (make bench-quick)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", default=os.environ.get("BENCH_DB", scratch.DEFAULT_NAME))
+    parser.add_argument("--only", default="", help="comma-separated operations (default all)")
+    parser.add_argument("--profile", default="", help="operations to run under pyinstrument")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a kept scratch database (skips creating and loading)",
+    )
+    parser.add_argument("--no-report", action="store_true", help="print only")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    args = parser.parse_args()
+    args.profile = [p for p in args.profile.split(",") if p]
+    ops = [o for o in args.only.split(",") if o] or ORDER
+    unknown = set(ops) - set(ORDER)
+    if unknown:
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
+    if args.reuse:
+        ops = [o for o in ops if o != "load"] if not args.only else ops
+
+    started = time.monotonic()
+    info = machine()
+    info.update(n=args.n, quick=args.quick, date=datetime.now(tz=UTC).isoformat(timespec="seconds"))
+    print(
+        f"bench: N={args.n:,} on {info['cores']} cores, {info['memory_mb']:,} MB; "
+        f"scratch database {args.db}",
+        flush=True,
+    )
+
+    url = scratch.database_url(args.db) if args.reuse else scratch.scratch_create(args.db)
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="mapsite.settings",
+        DJANGO_ENV="development",
+        DEBUG="false",
+        SOSEDI_GEOCODER="",
+        SOSEDI_MAP_REFRESH_CRON="",
+        SOSEDI_IMPORT_DIR=str(args.workdir / "imports"),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    results = []
+    try:
+        if not args.reuse:
+            t0 = time.monotonic()
+            django_command(env, "migrate", "--noinput", "-v", "0")
+            django_command(env, "load_gazetteer", "-v", "0")
+            info["setup_s"] = time.monotonic() - t0
+            print(
+                f"bench: migrated and loaded the gazetteer in {info['setup_s']:.0f} s", flush=True
+            )
+        for name in ops:
+            print(f"bench: {name} ...", flush=True)
+            result = run_op(name, args, env)
+            results.append(result)
+            status = result.get("error") or f"{result['peak_rss_mb']:.0f} MB peak"
+            print(f"bench: {name} done in {result['wall_s']:.0f} s ({status})", flush=True)
+    finally:
+        if not args.keep:
+            scratch.scratch_drop(args.db)
+        shutil.rmtree(args.workdir / "imports", ignore_errors=True)
+    info["total_s"] = time.monotonic() - started
+    info["load_after"] = os.getloadavg()
+    run = {"machine": info, "results": results}
+    print()
+    print(report.table_text(run))
+    if not args.no_report and not args.only:
+        report.save(run)
+    elif not args.no_report:
+        report.save_partial(run)
+    print(f"\nbench: finished in {info['total_s'] / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
