@@ -391,6 +391,8 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"] = [
     *CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
     NONCE,
 ]
+# django-axes records failed logins under the typed username: keep it storable (ops/axes.py).
+AXES_USERNAME_CALLABLE = "ops.axes.axes_username"
 
 # --- Nearby introductions and local events (issue 5): supporters/nearby/ ---------------
 # One-time sign-in links for activists at /nearby/ work this long, once.

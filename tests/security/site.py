@@ -78,7 +78,8 @@ class Form:
     action: str
     method: str
     fields: dict[str, list[str]] = field(default_factory=dict)  # name -> default values
-    text_fields: list[str] = field(default_factory=list)
+    text_fields: list[str] = field(default_factory=list)  # every field a person types in
+    types: dict[str, str] = field(default_factory=dict)  # name -> input type
     choices: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
@@ -126,6 +127,7 @@ class _Parser(HTMLParser):
                 kind = (a.get("type") or "text").lower()
                 if kind in ("submit", "button", "image", "reset"):
                     return
+                self._form.types[name] = kind
                 if kind == "file":
                     self._form.files.append(name)
                     self._form.fields.setdefault(name, [])
@@ -136,15 +138,16 @@ class _Parser(HTMLParser):
                         self._form.fields[name].append(a.get("value") or "on")
                 else:
                     self._form.fields.setdefault(name, []).append(a.get("value") or "")
-                    textual = ("text", "email", "search", "tel", "url", "password", "hidden")
-                    if kind in textual and name != "csrfmiddlewaretoken":
+                    if name != "csrfmiddlewaretoken" and name not in self._form.text_fields:
                         self._form.text_fields.append(name)
             elif tag == "select":
                 self._select = name
+                self._form.types[name] = "select"
                 self._form.fields.setdefault(name, [])
                 self._form.choices.setdefault(name, [])
             elif tag == "textarea":
                 self._textarea = name
+                self._form.types[name] = "textarea"
                 self._form.fields.setdefault(name, [""])
                 self._form.text_fields.append(name)
         if tag == "option" and self._form is not None and self._select:
