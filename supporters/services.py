@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from geo.geocoding import Location
 from supporters import emails, selectors
 from supporters.consent import WORDING_VERSION
-from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
+from supporters.models import ConsentRecord, OutboxMessage, Purpose, RateLimitEvent, Supporter
 from supporters.ratelimit import ratelimit_hit
 
 
@@ -242,6 +242,8 @@ def supporter_unsubscribe(*, supporter: Supporter, source: str) -> Supporter:
 def supporter_erase(*, supporter: Supporter) -> None:
     """Delete the person and every row about them, now (consents, mail, and what cascades)."""
     OutboxMessage.objects.filter(to_email__iexact=supporter.email).delete()
+    # Limits counted under the person's id (home moves): no longer about anyone once erased.
+    RateLimitEvent.objects.filter(key=str(supporter.pk)).delete()
     supporter.delete()
 
 
