@@ -80,4 +80,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
 from supporters.organize import admin as organize_admin  # noqa: E402,F401  (registers its models)

@@ -184,5 +184,6 @@ class RateLimitEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["scope", "key", "created_at"])]
 
-from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)
+
 from supporters.nearby.models import *  # noqa: E402,F403  (nearby introductions, events)
+from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)
