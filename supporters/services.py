@@ -108,7 +108,10 @@ def supporter_sign_up(
         **_location_fields(location),
         **{f"consent_{p.value}": p.value in granted for p in Purpose},
     )
-    supporter.full_clean(validate_unique=False)
+    # Field checks only: the table's constraints are enforced by PostgreSQL on the INSERT
+    # anyway, and checking them here first took three more queries (a quarter of a sign-up's
+    # time under load, BENCHMARKS.md); the address was looked up just above.
+    supporter.full_clean(validate_unique=False, validate_constraints=False)
     supporter.save()
     ConsentRecord.objects.bulk_create(
         ConsentRecord(
