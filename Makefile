@@ -3,7 +3,8 @@
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: setup run test lint fmt bench bench-quick db-start db-stop migrations-check
+.PHONY: setup run test lint fmt bench bench-quick db-start db-stop migrations-check \
+	soak fuzz backup
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +31,24 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --n 100000 --quick $(BENCH_ARGS)
+
+# Reliability (issue 7). The short versions run in `make test`; these are the long ones.
+# soak: wrk for 60 s at 50 connections against /map/ and /api/public/cells under gunicorn
+# (2 workers) on a seeded, refreshed test database of its own, then PostgreSQL restarted
+# under load in a throw-away cluster on port 54331: prints requests, p50/p99, non-2xx.
+soak: setup
+	SOSEDI_TEST_DB=test_sosedi_soak SOSEDI_SOAK_SECONDS=60 SOSEDI_SOAK_CONNECTIONS=50 \
+	SOSEDI_SOAK_SUPPORTERS=20000 $(PY) -m pytest tests/ops/test_load.py -s -q $(PYTEST_ARGS)
+
+# fuzz: schemathesis with 500 examples per operation and the hypothesis properties with
+# ten times their CI examples, besides the form and header crawls.
+fuzz: setup
+	SOSEDI_TEST_DB=test_sosedi_fuzz SOSEDI_FUZZ_EXAMPLES=500 SOSEDI_PROPERTY_SCALE=10 \
+	$(PY) -m pytest tests/security -s -q $(PYTEST_ARGS)
+
+# backup: an encrypted dump now (SOSEDI_BACKUP_PASSPHRASE; into SOSEDI_BACKUP_DIR).
+backup: setup
+	$(MANAGE) backup
 
 db-start:
 	@bash scripts/db.sh start
