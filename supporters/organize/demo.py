@@ -17,7 +17,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from supporters.organize.roles import ADMIN
+from supporters.organize.roles import ADMIN, roles_ensure
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ def demo_organizer_ensure() -> DemoLogin:
     if created:
         user.set_password(password)
         user.save()
+    roles_ensure()  # the groups come from a migration; a flushed database has lost them
     user.groups.add(Group.objects.get(name=ADMIN))
     key = hmac.new(settings.SECRET_KEY.encode(), b"sosedi-demo-totp", hashlib.sha256).digest()[:20]
     TOTPDevice.objects.update_or_create(

@@ -47,7 +47,8 @@ def test_the_stream_round_trips_any_size(cheap_kdf, size):
     data = os.urandom(size)
     sealed = _seal(data)
     assert _open(sealed) == data
-    assert data[:64] not in sealed or size == 0
+    # A few random bytes can turn up in ciphertext by chance; 16 or more cannot.
+    assert size < 16 or data[:64] not in sealed
 
 
 def test_a_wrong_passphrase_a_changed_byte_or_a_cut_file_is_refused(cheap_kdf):
