@@ -1,6 +1,7 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
+from supporters import services
 from supporters.models import ConsentRecord, OutboxMessage, Supporter
 
 
@@ -73,13 +74,30 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["kind", "to_email", "subject", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status", "kind"]
+    list_display = [
+        "kind",
+        "to_email",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    # "sent" with no sent_at: the worker died between committing "sent" and the server's
+    # answer to the end of the message (supporters/mailer.py): check the mail log.
+    list_filter = ["status", ("sent_at", admin.EmptyFieldListFilter), "kind"]
     search_fields = ["to_email", "subject"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    actions = ["queue_again"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Queue the selected failed messages again", permissions=["change"])
+    def queue_again(self, request, queryset):
+        count = services.outbox_requeue(messages=queryset)
+        self.message_user(request, f"{count} message(s) queued again.")
 
 
 from supporters.organize import admin as organize_admin  # noqa: E402,F401  (registers its models)

@@ -242,6 +242,20 @@ def supporter_unsubscribe(*, supporter: Supporter, source: str) -> Supporter:
 
 
 @transaction.atomic
+def outbox_requeue(*, messages: Iterable[OutboxMessage]) -> int:
+    """Give failed messages a new round of attempts (after a long mail-server outage)."""
+    from supporters.tasks import deliver_message
+
+    ids = [m.pk for m in messages if m.status == OutboxMessage.Status.FAILED]
+    OutboxMessage.objects.filter(pk__in=ids, status=OutboxMessage.Status.FAILED).update(
+        status=OutboxMessage.Status.QUEUED, attempts=0
+    )
+    for pk in ids:
+        deliver_message.defer(message_id=pk)
+    return len(ids)
+
+
+@transaction.atomic
 def supporter_erase(*, supporter: Supporter) -> None:
     """Delete the person and every row about them, now (consents, mail, and what cascades)."""
     OutboxMessage.objects.filter(to_email__iexact=supporter.email).delete()

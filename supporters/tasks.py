@@ -9,6 +9,7 @@ from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
+from supporters.mailer import mail_stage
 from supporters.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -23,10 +24,14 @@ MAX_ATTEMPTS = 8
 def deliver_message(message_id: int) -> None:
     """Send one outbox message through the configured email backend, exactly once.
 
-    The row stays locked while the mail goes out, so two workers never send it twice.
-    A failure is recorded on the row and re-raised for procrastinate to retry with
-    exponential backoff; after the last attempt the message is marked failed.
+    The row stays locked while the mail goes out, so two workers never send it twice, and
+    "sent" is committed before the SMTP server gets the end of the message (see
+    supporters/mailer.py), so a worker killed mid-send never leaves a delivered mail
+    queued for a second copy. A failure is recorded on the row and re-raised for
+    procrastinate to retry with exponential backoff; after the last attempt the message is
+    marked failed (the admin can queue it again).
     """
+    failed = None
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -37,27 +42,46 @@ def deliver_message(message_id: int) -> None:
             return  # sent already, being sent, or erased with its supporter
         message.attempts += 1
         try:
-            EmailMessage(
-                subject=message.subject,
-                body=message.body_text,
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[message.to_email],
-                headers=message.headers,
-            ).send()
+            finish = mail_stage(
+                EmailMessage(
+                    subject=message.subject,
+                    body=message.body_text,
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[message.to_email],
+                    headers=message.headers,
+                )
+            )
         except Exception as exc:
-            message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = OutboxMessage.Status.FAILED
+            _record_failure(message, exc)
             message.save(update_fields=["attempts", "last_error", "status"])
             failed = exc
         else:
             message.status = OutboxMessage.Status.SENT
-            message.sent_at = timezone.now()
             message.last_error = ""
-            message.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+            message.save(update_fields=["attempts", "last_error", "status"])
+    if failed is None:
+        try:
+            finish()  # the end of the message, now that the database says "sent"
+        except Exception as exc:
+            _record_failure(message, exc)
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                status=message.status, last_error=message.last_error
+            )
+            failed = exc
+        else:
+            OutboxMessage.objects.filter(pk=message.pk).update(sent_at=timezone.now())
             return
     logger.warning("message %s not sent (attempt %s): %s", message_id, message.attempts, failed)
     raise failed
+
+
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    message.status = (
+        OutboxMessage.Status.FAILED
+        if message.attempts >= MAX_ATTEMPTS
+        else OutboxMessage.Status.QUEUED
+    )
 
 
 @app.task(queue="maps", queueing_lock="refresh_map")
