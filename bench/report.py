@@ -126,8 +126,8 @@ def _markdown_section(run: dict) -> str:
     for _result, r in _rows(run):
         if r is None:
             continue
-        for note in r["notes"]:
-            lines.append(f"- {r['operation']}: {note}")
+        lines.append(f"- {r['operation']}:")
+        lines += [f"  - {note}" for note in r["notes"]]
     return "\n".join(lines)
 
 
@@ -191,16 +191,14 @@ def plot(runs: list[dict], path: Path = PLOT) -> None:
         ax.barh([i - 0.2 for i in y], ours, height=0.4, color="#2f6fde", label="Sosedi")
         for i, r in enumerate(timed):
             if r["ratio"]:
-                ax.text(
-                    max(ours[i], base[i]) * 1.3, i, f"{r['ratio']:,.0f}×", va="center", fontsize=9
-                )
+                label = f"{r['ratio']:,.0f}×" if r["ratio"] >= 10 else f"{r['ratio']:.1f}×"
+                ax.text(max(ours[i], base[i]) * 1.3, i, label, va="center", fontsize=9)
         ax.set_xscale("log")
         ax.set_yticks(list(y), labels, fontsize=9)
         ax.invert_yaxis()
         ax.set_xlabel("median time, ms (log scale)")
         ax.set_title(f"N = {n:,}: time per operation")
         ax.set_xlim(right=max([*ours, *base, 1]) * 20)
-        ax.legend(loc="lower right", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
 
         ax2 = axes[1][col]
@@ -214,11 +212,13 @@ def plot(runs: list[dict], path: Path = PLOT) -> None:
             ax2.set_yticks([0, 1], ["sign-up POST", "hello-world view"], fontsize=9)
             ax2.axvline(100, color="#d04040", linestyle="--", linewidth=1)
             ax2.text(100, 1.45, " target 100/s", color="#d04040", fontsize=8)
-            ax2.set_xlabel("requests/s, 50 concurrent clients, gunicorn 2 workers")
+            ax2.set_xlabel("requests/s, 50 concurrent clients, gunicorn 2 workers × 4 threads")
             ax2.invert_yaxis()
         else:
             ax2.axis("off")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
