@@ -1,5 +1,7 @@
 """Shared fixtures. Every test runs against the real PostGIS cluster from `make setup`."""
 
+from unittest import mock
+
 import pytest
 from django.contrib.gis.geos import Point
 
@@ -103,8 +105,13 @@ def run_worker(transactional_db):
         cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE")
 
     def run(queues=None):
-        # As `manage.py procrastinate worker` does: a psycopg connector of its own.
-        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        # As `manage.py procrastinate worker` does: a psycopg connector of its own. Its
+        # periodic deferrer is kept out: started within ten minutes of a cron tick it would
+        # defer that tick's job too, so what a test finds would depend on the clock.
+        with (
+            mock.patch.dict(app.periodic_registry.periodic_tasks, clear=True),
+            app.replace_connector(app.connector.get_worker_connector()) as worker_app,
+        ):
             worker_app.run_worker(
                 queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
             )
