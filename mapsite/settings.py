@@ -341,7 +341,7 @@ PROCRASTINATE_IMPORT_PATHS = ["supporters.organize.tasks"]
 SOSEDI_MAILING_BATCH = env.int("SOSEDI_MAILING_BATCH", default=500)
 # Rows an import handles per transaction (and per progress update).
 SOSEDI_IMPORT_BATCH = env.int("SOSEDI_IMPORT_BATCH", default=1000)
-# Where uploaded import files and error reports are kept until the import is deleted.
+# Where uploaded CSV files wait for the worker; each is deleted once imported.
 SOSEDI_IMPORT_DIR = env.path("SOSEDI_IMPORT_DIR", default=BASE_DIR / "var" / "imports")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

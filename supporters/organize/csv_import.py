@@ -500,7 +500,12 @@ def import_execute(*, import_id: int, progress: Callable[[int, int], None] | Non
     )
     job.refresh_from_db()
     job.status, job.finished_at = Import.Status.DONE, timezone.now()
-    job.save(update_fields=["status", "finished_at"])
+    # An uploaded list is a copy of everyone on it: once imported, it goes.
+    uploaded = Path(job.path)
+    if uploaded.parent.resolve() == Path(settings.SOSEDI_IMPORT_DIR).resolve():
+        uploaded.unlink(missing_ok=True)
+        job.path = ""
+    job.save(update_fields=["status", "finished_at", "path"])
     audit_record_for_user(
         user=job.created_by,
         action=AuditEntry.Action.IMPORT,

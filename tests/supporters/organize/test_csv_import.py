@@ -150,8 +150,10 @@ def test_the_upload_page_runs_the_import_in_the_worker(as_role, run_worker, sett
     assert response["Location"] == reverse("organize:import", args=[job.pk])
     assert job.status == "queued" and Supporter.objects.count() == 0
     run_worker(queues=["imports"])
+    stored = job.path
     job.refresh_from_db()
     assert (job.status, job.rows_total, job.rows_done) == ("done", 11, 11)
+    assert stored.startswith(str(tmp_path)) and not list(tmp_path.glob("*.csv"))  # deleted
     assert (job.created, job.failed) == (3, len(BAD))
     progress = client.get(reverse("organize:import_progress", args=[job.pk])).json()
     assert progress["percent"] == 100 and progress["status"] == "done"

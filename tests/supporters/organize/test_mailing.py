@@ -118,3 +118,21 @@ def test_one_click_unsubscribe_withdraws_email_updates_only(make_supporter):
     record = person.consent_records.first()
     assert (record.purpose, record.granted, record.source) == ("email_updates", False, "email_link")
     assert client.get(url[:-5] + "xxxx/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_left_running_by_a_killed_worker_is_put_back_and_finishes(
+    segment_with_people, run_worker, mailoutbox
+):
+    from supporters.organize.tasks import retry_stalled_jobs
+
+    services.mailing_start(segment=segment_with_people, subject="Hi", body="Text", user=None)
+    with connection.cursor() as cursor:
+        # The worker took the preparation job and died: 'doing', and no live worker.
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL")
+    run_worker(queues=["email"])
+    assert mailoutbox == []  # nobody picks up a job that is 'doing'
+    retry_stalled_jobs.defer(timestamp=0)
+    run_worker(queues=["maintenance"])
+    run_worker(queues=["email"])
+    assert sorted(m.to[0] for m in mailoutbox) == [f"yes{i}@example.org" for i in range(6)]
