@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -246,7 +247,30 @@ def places_named(query: str, *, limit: int = 10, loose: bool = False) -> list[Pl
 
 def _exact(name: str, limit: int) -> list[Place]:
     ids = PlaceName.objects.filter(name=name).values("place_id")
-    return list(Place.objects.filter(geonameid__in=ids).order_by("-population")[:limit])
+    return list(
+        Place.objects.filter(geonameid__in=ids).order_by("-population", "geonameid")[:limit]
+    )
+
+
+def places_named_each(queries: Iterable[str]) -> dict[str, Place]:
+    """For many queries at once, what `places_named(query, limit=1)` finds first: the most
+    populous place with exactly that name. Queries that match no name are left out."""
+    wanted = {q: n for q in queries if (n := normalise(q))}
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (n.name) n.name, p.geonameid
+            FROM geo_placename n JOIN geo_place p ON p.geonameid = n.place_id
+            WHERE n.name = ANY(%s)
+            ORDER BY n.name, p.population DESC, p.geonameid
+            """,
+            [sorted(set(wanted.values()))],
+        )
+        best = dict(cursor.fetchall())
+    places = Place.objects.in_bulk(set(best.values()))
+    return {q: places[best[n]] for q, n in wanted.items() if n in best}
 
 
 def places_like(query: str, *, limit: int = 8) -> list[Place]:

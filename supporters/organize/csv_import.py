@@ -41,7 +41,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from geo import hexgrid
-from geo.geocoding import GeocodingError, Location, Precision, geocode, locate_pin
+from geo.geocoding import GeocodingError, Location, Precision, geocode, geocode_each, locate_pin
 from geo.nearest import places_nearest
 from supporters.models import ConsentRecord, Purpose, Supporter
 from supporters.organize.audit import audit_record_for_user
@@ -137,8 +137,25 @@ class _Locator:
         self.by_text: dict[str, Location | GeocodingError] = {}
         self.by_cell: dict[tuple[int, str], Location] = {}
 
+    @staticmethod
+    def _key(query: str, language: str) -> str:
+        return f"{language}|{' '.join(query.casefold().split())}"
+
+    def prefetch_texts(self, texts: list[tuple[str, str]]) -> None:
+        """Place a batch's town names with one query per language (exact gazetteer names);
+        whatever that leaves is geocoded one by one by text()."""
+        todo: dict[str, dict[str, str]] = {}
+        for query, language in texts:
+            if (key := self._key(query, language)) not in self.by_text:
+                todo.setdefault(language, {})[key] = query
+        for language, queries in todo.items():
+            found = geocode_each(queries.values(), language=language)
+            for key, query in queries.items():
+                if query in found:
+                    self.by_text[key] = found[query]
+
     def text(self, query: str, language: str) -> Location:
-        key = f"{language}|{' '.join(query.casefold().split())}"
+        key = self._key(query, language)
         if key not in self.by_text:
             try:
                 self.by_text[key] = geocode(query, language=language)
@@ -397,6 +414,14 @@ def _floats(values: dict) -> tuple[float, float] | None:
 
 def _parse_and_write(raw, locator: _Locator, job, done: int, outcome: Outcome) -> None:
     locator.prefetch([(*p, _language(values)) for _, values in raw if (p := _floats(values))])
+    locator.prefetch_texts(
+        [
+            (text, _language(values))
+            for _, values in raw
+            if (text := values.get("location", "").strip())
+            and not (values.get("lat", "").strip() or values.get("lon", "").strip())
+        ]
+    )
     parsed = [_parse(index, values, locator, outcome.errors) for index, values in raw]
     _write_batch([p for p in parsed if p is not None], job, done, outcome)
 

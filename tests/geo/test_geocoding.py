@@ -15,7 +15,7 @@ from django.contrib.gis.geos import Point
 from werkzeug import Response
 
 from geo import geocoding, hexgrid
-from geo.geocoding import GeocodingError, Precision, geocode, locate_pin
+from geo.geocoding import GeocodingError, Precision, geocode, geocode_each, locate_pin
 from geo.models import GeocodeCache, Place
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +141,27 @@ def test_a_hopeless_query_raises_without_suggestions():
         geocode("Qqxxzzjjvv")
 
     assert raised.value.suggestions == []
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_many_towns_at_once_are_placed_as_one_by_one(language, django_assert_max_num_queries):
+    queries = [
+        "Москва", "moscow", "  Ростов-на-Дону ", "Ёлкино", "Kirovsk, RU", "Kazan",
+        "Санкт-Петербург", "Тверь", "Nowhere-on-Earth", "Москва, Тверская улица, 7", "x" * 201,
+    ]  # fmt: skip
+    with django_assert_max_num_queries(2):
+        found = geocode_each(queries, language=language)
+    for query in queries:
+        try:
+            expected = geocode(query, language=language)
+        except GeocodingError:
+            assert query not in found
+            continue
+        if query in found:
+            assert found[query] == expected
+    # Exact names are all found; what needs the fallbacks is left to geocode().
+    assert {"Москва", "moscow", "  Ростов-на-Дону ", "Kazan", "Тверь"} <= found.keys()
+    assert not {"Nowhere-on-Earth", "Москва, Тверская улица, 7", "x" * 201} & found.keys()
 
 
 def test_an_unconfigured_geocoder_is_never_asked(settings, httpserver_ipv4):
