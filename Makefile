@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
 .PHONY: setup run test lint fmt bench bench-quick db-start db-stop migrations-check \
-	soak fuzz backup
+	soak fuzz backup screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,11 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --n 100000 --quick $(BENCH_ARGS)
+
+# screenshots: the browser tests, saving their pictures into docs/img/ for the README
+# (otherwise they go to test-artifacts/).
+screenshots: setup
+	SOSEDI_SCREENSHOTS=docs/img $(PY) -m pytest tests/e2e -q $(PYTEST_ARGS)
 
 # Reliability (issue 7). The short versions run in `make test`; these are the long ones.
 # soak: wrk for 60 s at 50 connections against /map/ and /api/public/cells under gunicorn

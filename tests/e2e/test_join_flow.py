@@ -1,12 +1,12 @@
 """A newcomer joins in a real browser (Debian chromium via Playwright) and confirms by email."""
 
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from supporters.models import Supporter
+from tests.e2e import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+ARTIFACTS = SCREENSHOTS
 
 
 @pytest.fixture

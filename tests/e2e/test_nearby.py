@@ -3,7 +3,6 @@ and a local event is proposed, invited to and answered."""
 
 import os
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from supporters.nearby import services
 from supporters.nearby.models import Event, Introduction
+from tests.e2e import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+ARTIFACTS = SCREENSHOTS
 
 
 @pytest.fixture

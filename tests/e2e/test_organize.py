@@ -1,11 +1,11 @@
 """The organizer dashboard in a real browser (Debian chromium via Playwright).
 
 Logs in with a password and a TOTP code, waits for the folium heatmap to be drawn in its
-frame, checks that nothing but the app was contacted, and saves docs/img/organize.png.
+frame, checks that nothing but the app was contacted, and saves organize.png
+(where: tests/e2e/__init__.py).
 """
 
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,13 +15,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from supporters.demo import demo_supporters_seed
+from tests.e2e import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "organize.png"
+SCREENSHOT = SCREENSHOTS / "organize.png"
 PASSWORD = "pw-Org-2026!"  # noqa: S105
 
 

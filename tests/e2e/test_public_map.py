@@ -5,7 +5,6 @@ country outlines, hexagons, the legend and the total, and contact nobody but the
 """
 
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +12,7 @@ from playwright.sync_api import expect
 
 from geo.snapshot_models import MapSnapshot
 from supporters.demo import demo_supporters_seed
+from tests.e2e import SCREENSHOTS
 from tests.geo.test_snapshot import refresh_map
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "map.png"
+SCREENSHOT = SCREENSHOTS / "map.png"
 
 
 def demo_snapshot(count: int) -> MapSnapshot:
