@@ -1,11 +1,14 @@
 """Importing supporters from CSV: the one service behind the command and the upload page.
 
-Columns (header names, case-insensitive; only `email` is required):
+Columns (header names, case-insensitive; `email` and a place, `location` or `lat` and
+`lon`, are required):
 
     email                 the key: an address already on the list is updated, not duplicated
-    name                  display name (default: the part of the email before '@')
+    name                  display name (default for a new person: the part of the email
+                          before '@'; a known person keeps theirs when the cell is empty)
     phone                 optional
-    language              en or ru (default en)
+    language              en or ru (default for a new person: en; a known person keeps
+                          theirs when the cell is empty)
     location              a city, postcode or address, placed by the gazetteer first, the
                           configured geocoder after; or
     lat, lon              a point, snapped to its hexagon (never stored as given)
@@ -122,6 +125,9 @@ class Parsed:
     name: str
     phone: str
     language: str
+    # Whether the row itself gave them: a known person keeps theirs otherwise.
+    name_given: bool
+    language_given: bool
     location: Location | None
     tags: list[str]
     joined_at: datetime | None
@@ -212,7 +218,8 @@ def _parse(line: int, values: dict, locator: _Locator, errors: list[RowError]) -
         validate_email(email)
     except ValidationError:
         bad("email", "not a valid email address" if email else "missing")
-    name = " ".join(values.get("name", "").split()) or email.split("@")[0]
+    name_given = " ".join(values.get("name", "").split())
+    name = name_given or email.split("@")[0]
     if len(name) > 100:
         bad("name", "longer than 100 characters")
     phone = values.get("phone", "").strip()
@@ -286,6 +293,8 @@ def _parse(line: int, values: dict, locator: _Locator, errors: list[RowError]) -
         name=name,
         phone=phone,
         language=language,
+        name_given=bool(name_given),
+        language_given=bool(values.get("language", "").strip()),
         location=location,
         tags=tags,
         joined_at=joined_at,
@@ -359,8 +368,14 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
                 dated.append((sid, r.joined_at))
             outcome.created += 1
             continue
-        changed = ["display_name", "phone", "language", *_location_fields(r.location)]
-        s.display_name, s.phone, s.language = r.name, r.phone or s.phone, r.language
+        changed = ["phone", *_location_fields(r.location)]
+        s.phone = r.phone or s.phone
+        if r.name_given:
+            s.display_name = r.name
+            changed.append("display_name")
+        if r.language_given:
+            s.language = r.language
+            changed.append("language")
         for name, value in _location_fields(r.location).items():
             setattr(s, name, value)
         for purpose, granted in r.consents.items():
@@ -502,6 +517,15 @@ def import_create(*, upload, user, queue: bool) -> Import:
     return job
 
 
+def _discard_upload(job: Import) -> None:
+    """Delete an uploaded file once it is imported or refused: it is a copy of everyone on
+    it. Files given to the command from elsewhere are the operator's and stay."""
+    uploaded = Path(job.path) if job.path else None
+    if uploaded and uploaded.parent.resolve() == Path(settings.SOSEDI_IMPORT_DIR).resolve():
+        uploaded.unlink(missing_ok=True)
+        job.path = ""
+
+
 def import_execute(*, import_id: int, progress: Callable[[int, int], None] | None = None) -> Import:
     """Run (or resume) an import; its progress, counts and errors are kept on the row."""
     job = Import.objects.get(pk=import_id)
@@ -512,7 +536,8 @@ def import_execute(*, import_id: int, progress: Callable[[int, int], None] | Non
         total = count_rows(text)
     except (OSError, ImportFileError) as exc:
         job.status, job.message, job.finished_at = Import.Status.FAILED, str(exc), timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
+        _discard_upload(job)
+        job.save(update_fields=["status", "message", "finished_at", "path"])
         return job
     resumed = Outcome(
         created=job.created,
@@ -525,11 +550,7 @@ def import_execute(*, import_id: int, progress: Callable[[int, int], None] | Non
     )
     job.refresh_from_db()
     job.status, job.finished_at = Import.Status.DONE, timezone.now()
-    # An uploaded list is a copy of everyone on it: once imported, it goes.
-    uploaded = Path(job.path)
-    if uploaded.parent.resolve() == Path(settings.SOSEDI_IMPORT_DIR).resolve():
-        uploaded.unlink(missing_ok=True)
-        job.path = ""
+    _discard_upload(job)
     job.save(update_fields=["status", "finished_at", "path"])
     audit_record_for_user(
         user=job.created_by,

@@ -119,6 +119,42 @@ def test_importing_again_updates_by_email_without_duplicates(make_supporter):
 
 
 @pytest.mark.django_db
+def test_a_known_person_keeps_name_and_language_the_file_does_not_give(make_supporter):
+    make_supporter(email="olga@example.org", name="Ольга", language="ru")
+    make_supporter(email="petr@example.org", name="Пётр", language="ru")
+    outcome = import_text(
+        "email,location\nolga@example.org,Казань\n"  # no name or language column at all
+    )
+    outcome2 = import_text("email,name,language,location\npetr@example.org,,,Пермь\n")
+    assert (outcome.updated, outcome2.updated, outcome.errors, outcome2.errors) == (1, 1, [], [])
+    olga, petr = Supporter.objects.order_by("email")
+    assert (olga.display_name, olga.language, olga.city) == ("Ольга", "ru", "Kazan")
+    assert (petr.display_name, petr.language, petr.city) == ("Пётр", "ru", "Perm")
+    import_text("email,name,language,location\npetr@example.org,Peter,en,Пермь\n")
+    petr.refresh_from_db()
+    assert (petr.display_name, petr.language) == ("Peter", "en")
+
+
+@pytest.mark.django_db
+def test_a_refused_upload_is_deleted_too(settings, tmp_path, admin_user):
+    from supporters.organize.csv_import import import_execute
+
+    settings.SOSEDI_IMPORT_DIR = tmp_path
+    path = tmp_path / "upload.csv"
+    path.write_text("name,city\nA,B\n", encoding="utf-8")
+    job = Import.objects.create(filename="list.csv", path=str(path), created_by=admin_user)
+    job = import_execute(import_id=job.pk)
+    assert job.status == "failed" and "email" in job.message
+    assert not path.exists() and job.path == ""
+    outside = tmp_path.parent / f"{tmp_path.name}-operator.csv"
+    outside.write_text("name,city\nA,B\n", encoding="utf-8")
+    job = Import.objects.create(filename="o.csv", path=str(outside), created_by=admin_user)
+    assert import_execute(import_id=job.pk).status == "failed"
+    assert outside.exists()  # a file given to the command from elsewhere is the operator's
+    outside.unlink()
+
+
+@pytest.mark.django_db
 def test_the_command_writes_an_error_report_and_shows_progress(tmp_path):
     path = tmp_path / "people.csv"
     path.write_text(sample(), encoding="utf-8-sig")
