@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${SOSEDI_HOST:-127.0.0.1}
 PORT=${SOSEDI_PORT:-8000}
+# Links in emails (and the outbox) point at SITE_URL: by default, where this run serves.
+export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 
 $PY manage.py seed_demo --if-empty --supporters "${SOSEDI_DEMO_SUPPORTERS:-5000}" --seed 1
 $PY manage.py refresh_map
