@@ -13,7 +13,7 @@ from tests.security import site
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-# Examples per operation in each phase (CI); `make fuzz-api` raises it.
+# Examples per operation in each phase (CI); `make fuzz` raises it.
 MAX_EXAMPLES = int(os.environ.get("SOSEDI_FUZZ_EXAMPLES", "40"))
 MAX_SECONDS = 600
 

@@ -50,7 +50,8 @@ class Command(BaseCommand):
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as written:
+            digest = hashlib.file_digest(written, "sha256").hexdigest()  # streamed, not loaded
         self.stdout.write(
             f"{path}  ({path.stat().st_size:,} bytes encrypted, {size:,} dumped, sha256 {digest})"
         )
