@@ -30,7 +30,8 @@ for _ in $(seq 60); do
     if $PY -c "import urllib.request, sys; urllib.request.urlopen('http://$HOST:$PORT/', timeout=1)" 2>/dev/null; then break; fi
     sleep 0.5
 done
-# The demo organizer (admin role) and a fresh one-time code for the second login step.
+# The demo organizer (admin role) and a fresh single-use recovery code for the second
+# login step (the one printed by a previous run stops working).
 read -r organizer password code secret < <($PY manage.py demo_organizer --shell)
 cat <<MSG
 
@@ -40,8 +41,9 @@ cat <<MSG
     public map     http://$HOST:$PORT/map/
     outbox (dev)   http://$HOST:$PORT/dev/outbox/
     organizers     http://$HOST:$PORT/organize/   login: $organizer / $password
-                   then the one-time code $code
-                   (or add the TOTP key $secret to an authenticator app)
+                   second step: the single-use recovery code $code
+                   (or add the TOTP key $secret to an authenticator
+                   app and type its 6-digit codes)
     admin          http://$HOST:$PORT/admin/   (the same login)
 
 MSG

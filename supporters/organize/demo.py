@@ -1,8 +1,9 @@
 """The demo organizer of `make run`: an admin with a second factor that works out of the box.
 
 Development only. The TOTP key is derived from SECRET_KEY, so it stays the same across runs
-(add it to an authenticator app once); every call also issues one fresh one-time recovery
-code, which is what `make run` prints.
+(add it to an authenticator app once, for 6-digit codes). A call that asks for one also
+issues a fresh single-use recovery code, and the previous one stops working: `make run`
+prints it.
 """
 
 import hashlib
@@ -24,12 +25,12 @@ from supporters.organize.roles import ADMIN, roles_ensure
 class DemoLogin:
     username: str
     password: str
-    recovery_code: str
+    recovery_code: str | None  # None unless one was asked for
     totp_secret: str  # base32, as authenticator apps take it
 
 
 @transaction.atomic
-def demo_organizer_ensure() -> DemoLogin:
+def demo_organizer_ensure(*, recovery_code: bool = True) -> DemoLogin:
     if settings.PRODUCTION:
         raise RuntimeError("The demo organizer exists in development only.")
     username, password = settings.SOSEDI_DEMO_ORGANIZER
@@ -45,10 +46,12 @@ def demo_organizer_ensure() -> DemoLogin:
     TOTPDevice.objects.update_or_create(
         user=user, name="demo", defaults={"key": key.hex(), "confirmed": True}
     )
-    static, _ = StaticDevice.objects.get_or_create(user=user, name="demo recovery")
-    static.token_set.all().delete()
-    code = StaticToken.random_token()
-    StaticToken.objects.create(device=static, token=code)
+    code = None
+    if recovery_code:
+        static, _ = StaticDevice.objects.get_or_create(user=user, name="demo recovery")
+        static.token_set.all().delete()
+        code = StaticToken.random_token()
+        StaticToken.objects.create(device=static, token=code)
     return DemoLogin(
         username=username,
         password=password,

@@ -146,6 +146,27 @@ class TokenForm(forms.Form):
         return "".join(self.cleaned_data["token"].split())
 
 
+class SecondStepForm(TokenForm):
+    """The login's second step: the app's 6-digit code or an 8-character recovery code."""
+
+    token = forms.CharField(
+        label=_("6-digit code or recovery code"),
+        max_length=16,
+        # Recovery codes have letters, so no numeric keypad; they are lower case.
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_token(self):
+        return super().clean_token().lower()
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file"))
 

@@ -47,6 +47,7 @@ from supporters.organize.forms import (
     HotspotForm,
     ImportForm,
     MailingForm,
+    SecondStepForm,
     SegmentForm,
     TokenForm,
 )
@@ -86,7 +87,7 @@ def verify(request):
         return redirect(_next(request))
     if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
         return redirect(f"{reverse('organize:enrol')}?{urlencode({'next': _next(request)})}")
-    form = TokenForm(request.POST or None)
+    form = SecondStepForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # match_token tries every confirmed device; TOTP devices slow repeated failures down.
         device = match_token(request.user, form.cleaned_data["token"])

@@ -49,3 +49,12 @@ def test_a_site_url_that_is_set_is_kept(tmp_path):
     _banner, calls = run_script(tmp_path, SOSEDI_PORT="8123", SITE_URL="https://map.example.org")
     manage = [c for c in calls if " manage.py " in c]
     assert manage and all(c.startswith("SITE_URL=https://map.example.org ") for c in manage)
+
+
+def test_the_banner_calls_the_code_a_single_use_recovery_code_and_explains_the_totp_key(tmp_path):
+    banner, _calls = run_script(tmp_path, SOSEDI_PORT="8123")
+    assert "login: organizer / pw-demo" in banner
+    assert "the single-use recovery code abcd2345" in banner
+    assert "TOTP key JBSWY3DPEHPK3PXP to an authenticator" in banner
+    assert "6-digit" in banner
+    assert "one-time code" not in banner

@@ -64,3 +64,19 @@ def test_if_empty_adds_nothing_when_there_are_supporters(make_supporter):
     make_supporter()
     call_command("seed_demo", supporters=50, seed=1, if_empty=True)
     assert Supporter.objects.count() == 1
+
+
+def test_seed_demo_prints_the_login_without_a_code_and_leaves_a_printed_code_working():
+    from io import StringIO
+
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    from supporters.organize.demo import demo_organizer_ensure
+
+    printed = demo_organizer_ensure().recovery_code  # as `demo_organizer` printed it
+    out = StringIO()
+    call_command("seed_demo", supporters=10, seed=1, stdout=out)
+    assert "demo organizer: organizer / " in out.getvalue()
+    # The only code in circulation is still the one printed before, and it still works.
+    assert list(StaticToken.objects.values_list("token", flat=True)) == [printed]
+    assert printed not in out.getvalue()

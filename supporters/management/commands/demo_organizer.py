@@ -7,7 +7,8 @@ from supporters.organize.demo import demo_organizer_ensure
 class Command(BaseCommand):
     help = (
         "Development only: make sure the demo organizer exists (admin role, two-factor "
-        "device) and print its login with a fresh one-time recovery code."
+        "device) and print its login with a fresh single-use recovery code (the previous "
+        "one stops working)."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"demo organizer: {login.username} / {login.password}\n"
-            f"  second step: one-time code {login.recovery_code}"
-            f" (or TOTP key {login.totp_secret} in an authenticator app)"
+            f"  second step: the single-use recovery code {login.recovery_code}\n"
+            f"  (or add the TOTP key {login.totp_secret} to an authenticator app"
+            " and type its 6-digit codes)"
         )

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from supporters.demo import demo_supporters_seed
 from supporters.models import Supporter
+from supporters.organize.demo import demo_organizer_ensure
 
 
 class Command(BaseCommand):
@@ -48,7 +49,10 @@ class Command(BaseCommand):
             )
         )
         if not no_organizer:
-            # An admin with a second factor: /organize/ and /admin/ need one.
-            from django.core.management import call_command
-
-            call_command("demo_organizer", stdout=self.stdout)
+            # An admin with a second factor: /organize/ and /admin/ need one. No recovery
+            # code here: `make run` prints the one that works, after this.
+            login = demo_organizer_ensure(recovery_code=False)
+            self.stdout.write(
+                f"demo organizer: {login.username} / {login.password}"
+                " (`manage.py demo_organizer` prints a recovery code for the second step)"
+            )

@@ -152,6 +152,24 @@ def test_a_recovery_code_works_once(client, make_staff):
     assert client.post(reverse("organize:verify"), {"token": "abcd1234"}).status_code == 400
 
 
+def test_the_second_step_asks_for_either_code_and_takes_a_recovery_code_as_typed(
+    client, make_staff
+):
+    user, _device = make_staff("organizer", username="either")
+    static = StaticDevice.objects.create(user=user, name="recovery")
+    StaticToken.objects.create(device=static, token="abcd2345")
+    client.post(reverse("organize:login"), {"username": "either", "password": "pw-Org-2026!"})
+    page = client.get(reverse("organize:verify"))
+    label = page.context["form"]["token"].label_tag()
+    assert "6-digit code or recovery code" in label
+    assert "recovery codes" in page.content.decode()
+    # Recovery codes have letters: no numeric keypad on phones.
+    assert 'inputmode="numeric"' not in page.content.decode()
+    # As a phone keyboard might type it: capitalised, with a space.
+    assert client.post(reverse("organize:verify"), {"token": "Abcd 2345"}).status_code == 302
+    assert client.get("/organize/").status_code == 200
+
+
 def test_repeated_wrong_passwords_lock_the_account_even_with_the_right_one(
     client, make_staff, settings
 ):
@@ -189,7 +207,7 @@ def test_the_logout_button_ends_the_session(as_role):
     assert client.get("/organize/").status_code == 302
 
 
-def test_the_demo_organizer_logs_in_with_the_printed_one_time_code(client, settings):
+def test_the_demo_organizer_logs_in_with_the_printed_recovery_code(client, settings):
     from django.core.management import call_command
 
     from supporters.organize.demo import demo_organizer_ensure
