@@ -32,6 +32,28 @@ def test_confirm_link_shows_a_button_and_confirming_activates_once(client, make_
     assert OutboxMessage.objects.filter(supporter=supporter, kind="welcome").count() == 1
 
 
+def test_the_confirmed_page_leads_on_to_the_map_nearby_and_my_data(client, make_supporter):
+    activist = make_supporter(
+        status=Supporter.Status.PENDING, consents=["introductions", "event_invitations"]
+    )
+    page = client.post(
+        reverse("supporters:confirm", args=[tokens.confirm_token(activist.pk)])
+    ).content.decode()
+    for name in ["public_map:map", "nearby:home", "events:list", "supporters:manage_request"]:
+        assert f'href="{reverse(name)}"' in page, name
+    assert "ask to meet a few of them" in page and "invitations to local events" in page
+    # The manage link goes by email only: a confirm link must not become one.
+    assert not re.search(r'href="[^"]*/manage/[^"]+"', page)
+
+    quiet = make_supporter(status=Supporter.Status.PENDING, consents=["public_map"])
+    page = client.post(
+        reverse("supporters:confirm", args=[tokens.confirm_token(quiet.pk)])
+    ).content.decode()
+    assert f'href="{reverse("public_map:map")}"' in page
+    assert f'href="{reverse("supporters:manage_request")}"' in page
+    assert "ask to meet a few of them" not in page and "invitations to local events" not in page
+
+
 def test_an_expired_confirm_link_gives_a_friendly_page(client, make_supporter, settings):
     supporter = make_supporter(status=Supporter.Status.PENDING)
     token = tokens.confirm_token(supporter.pk)
