@@ -5,9 +5,10 @@ from datetime import date
 
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, FloatField, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
+from geo.localities import LocalityText, places_for_localities
 from supporters.models import Purpose, Supporter
 from supporters.organize.models import Segment, Tagging
 
@@ -98,14 +99,59 @@ def totals(*, queryset: QuerySet) -> Totals:
     )
 
 
-def localities(*, queryset: QuerySet, limit: int = 50) -> list[dict]:
-    """Counts by country, region and city, largest first."""
-    return list(
+class _Lon(Func):
+    function = "ST_X"
+    template = "%(function)s(%(expressions)s::geometry)"
+    output_field = FloatField()
+
+
+class _Lat(_Lon):
+    function = "ST_Y"
+
+
+def localities(*, queryset: QuerySet, language: str = "en", limit: int = 50) -> list[dict]:
+    """Counts by town, largest first; a town's spellings count as one.
+
+    The distinct (country, region, town) texts are matched to gazetteer places in one
+    query and merged by place, named in `language`; texts that match no place stay as
+    they are. Each row: country_code, region, city, count and place (a geonameid or None).
+    """
+    groups = list(
         queryset.order_by()
         .values("country_code", "region", "city")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "country_code", "region", "city")[:limit]
+        .annotate(count=Count("pk"), lon=Avg(_Lon("location")), lat=Avg(_Lat("location")))
+        .order_by("-count", "country_code", "region", "city")
     )
+    texts = [
+        LocalityText(
+            country_code=g["country_code"],
+            region=g["region"],
+            city=g["city"],
+            lat=g["lat"],
+            lon=g["lon"],
+        )
+        for g in groups
+    ]
+    places = places_for_localities(texts)
+    merged: dict[tuple, dict] = {}
+    for group, text in zip(groups, texts, strict=True):
+        place = places.get(text)
+        if place is None:
+            key = ("text", group["country_code"], group["region"], group["city"])
+            row = {k: group[k] for k in ("country_code", "region", "city")} | {"place": None}
+        else:
+            key = ("place", place.geonameid)
+            row = {
+                "country_code": place.country_code,
+                "region": place.region or group["region"],
+                "city": place.display_name(language),
+                "place": place.geonameid,
+            }
+        merged.setdefault(key, row | {"count": 0})["count"] += group["count"]
+    return sorted(
+        merged.values(),
+        key=lambda r: (-r["count"], r["country_code"], r["region"], r["city"]),
+    )[:limit]
 
 
 def regions(*, queryset: QuerySet, limit: int = 30) -> list[dict]:

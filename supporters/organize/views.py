@@ -221,7 +221,9 @@ def dashboard(request):
         "status_counts": [(label, totals.by_status[v]) for v, label in Supporter.Status.choices],
         "purpose_counts": [(label, totals.by_purpose[v]) for v, label in Purpose.choices],
         "regions": selectors.regions(queryset=queryset),
-        "localities": selectors.localities(queryset=queryset),
+        "localities": selectors.localities(
+            queryset=queryset, language=(get_language() or "en")[:2]
+        ),
         "hotspots": spots,
         "cells": len(cells),
         "query": request.GET.urlencode(),

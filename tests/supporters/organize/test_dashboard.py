@@ -88,3 +88,30 @@ def test_the_size_of_a_segment_is_shown_before_it_is_saved(as_role, layout):
     }
     half = client.post(reverse("organize:segment_size"), {"lat": 55.79, "lon": 49.12})
     assert half.status_code == 400
+
+
+def test_by_city_counts_a_town_once_in_the_page_language_and_names_unknown_regions(
+    as_role, make_supporter
+):
+    spb = {"country_code": "RU", "region": "St.-Petersburg", "lat": 59.94, "lon": 30.31}
+    for city in ["Санкт-Петербург", "Санкт-Петербург", "Saint Petersburg"]:
+        make_supporter(city=city, **spb)
+    # GeoNames gives Rostov-on-Don no first-level region, so it is stored blank.
+    make_supporter(city="Rostov-on-Don", region="", country_code="RU", lat=47.23, lon=39.72)
+    client = as_role("organizer")
+
+    page = client.get(reverse("organize:dashboard"), HTTP_ACCEPT_LANGUAGE="ru")
+    assert [(r["city"], r["count"]) for r in page.context["localities"]] == [
+        ("Санкт-Петербург", 3),
+        ("Ростов на Дон", 1),
+    ]
+    html = page.content.decode()
+    assert "Saint Petersburg" not in html
+
+    english = client.get(reverse("organize:dashboard")).content.decode()
+    by_city = english[english.index("By city") :]
+    assert "<td>Saint Petersburg</td><td>St.-Petersburg, RU</td><td>3</td>" in by_city
+    assert "<td>Rostov-on-Don</td><td>region not known, RU</td><td>1</td>" in by_city
+    by_region = english[english.index("By region") : english.index("By city")]
+    assert "<td>RU</td><td>region not known</td><td>1</td>" in by_region
+    assert "—" not in english[english.index("By region") :]
