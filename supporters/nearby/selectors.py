@@ -116,6 +116,11 @@ def events_pending() -> QuerySet[Event]:
     return Event.objects.filter(status=Event.Status.PENDING).select_related("host")
 
 
+def moderation_waiting() -> int:
+    """How many items the moderation queue holds: open reports and events to approve."""
+    return reports_open().count() + events_pending().count()
+
+
 def events_upcoming() -> QuerySet[Event]:
     """Approved events that have not ended yet, soonest first (public)."""
     return Event.objects.filter(status=Event.Status.APPROVED, ends_at__gt=timezone.now()).order_by(
