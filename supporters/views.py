@@ -276,8 +276,9 @@ def _debug_only():
 @require_GET
 def dev_outbox(request):
     _debug_only()
-    messages = OutboxMessage.objects.all()[:200]
-    return render(request, "supporters/dev_outbox.html", {"messages": messages})
+    # Not "messages": that name is django.contrib.messages' in every template.
+    outbox = OutboxMessage.objects.all()[:200]
+    return render(request, "supporters/dev_outbox.html", {"outbox": outbox})
 
 
 @require_GET

@@ -6,13 +6,14 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -412,7 +413,21 @@ def moderation_report(request, pk: int):
     decision = request.POST.get("decision")
     if decision not in {"dismiss", "uphold"}:
         return _refused(request, services.NearbyError(_("Choose dismiss or uphold.")))
-    services.report_review(report=report, uphold=decision == "uphold", reviewer=request.user)
+    was_open = report.status == Report.Status.OPEN
+    report = services.report_review(
+        report=report, uphold=decision == "uphold", reviewer=request.user
+    )
+    name = report.reported.display_name
+    if not was_open:
+        messages.info(request, _("That report had been reviewed already."))
+    elif report.status == Report.Status.UPHELD:
+        messages.success(
+            request,
+            _("Upheld: %(name)s can no longer request introductions or propose events.")
+            % {"name": name},
+        )
+    else:
+        messages.success(request, _("Dismissed the report about %(name)s.") % {"name": name})
     return redirect("moderation:queue")
 
 
@@ -423,7 +438,27 @@ def moderation_event(request, pk):
     decision = request.POST.get("decision")
     if decision not in {"approve", "reject"}:
         return _refused(request, services.NearbyError(_("Choose approve or reject.")))
-    services.event_review(event=event, approve=decision == "approve", reviewer=request.user)
+    if event.status != Event.Status.PENDING:
+        messages.info(
+            request,
+            _("“%(title)s” had been reviewed already: %(status)s.")
+            % {"title": event.title, "status": event.get_status_display()},
+        )
+        return redirect("moderation:queue")
+    # Counted before approving: the worker may start inviting as soon as it is approved.
+    invitations = selectors.invitees_for(event=event).count() if decision == "approve" else 0
+    event = services.event_review(event=event, approve=decision == "approve", reviewer=request.user)
+    if event.status == Event.Status.REJECTED:
+        text = _("Rejected: “%(title)s”. Its host is told by email.")
+    elif invitations:
+        text = ngettext(
+            "Approved: “%(title)s”; %(n)s invitation is being sent.",
+            "Approved: “%(title)s”; %(n)s invitations are being sent.",
+            invitations,
+        )
+    else:
+        text = _("Approved: “%(title)s”. Nobody within its radius can be invited just now.")
+    messages.success(request, text % {"title": event.title, "n": invitations})
     return redirect("moderation:queue")
 
 

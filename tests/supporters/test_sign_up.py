@@ -140,3 +140,14 @@ def test_sign_ups_per_address_are_limited_per_hour_and_the_ip_is_not_stored(clie
     # Another address is not affected.
     other = client.post(JOIN, join_data(email="q@example.org"), REMOTE_ADDR="198.51.100.7")
     assert other.status_code == 302
+
+
+def test_the_development_outbox_lists_each_mail_and_no_flash_notices(client, settings):
+    settings.DEBUG = True
+    client.post(JOIN, join_data())
+    mail = OutboxMessage.objects.get()
+    page = client.get(reverse("supporters:dev_outbox")).content.decode()
+    assert reverse("supporters:dev_outbox_message", args=[mail.pk]) in page
+    assert mail.subject in page
+    # The outbox's rows are not mistaken for the site's flash messages.
+    assert 'class="messages"' not in page

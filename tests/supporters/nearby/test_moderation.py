@@ -1,4 +1,5 @@
-"""The moderation queue from the organizer workspace: its nav link and count."""
+"""The moderation queue from the organizer workspace: its nav link and count, and what each
+decision says it did."""
 
 import re
 from datetime import timedelta
@@ -51,6 +52,10 @@ def _nav(html: str) -> str:
     return re.search(r'<nav class="org-nav".*?</nav>', html, re.S).group(0)
 
 
+def _notices(html: str) -> list[str]:
+    return re.findall(r'<p class="notice[^"]*" role="\w+">(.*?)</p>', html, re.S)
+
+
 def test_the_workspace_nav_links_to_the_queue_with_how_many_items_wait(activist, moderator):
     nav = _nav(moderator.get("/organize/").content.decode())
     assert f'href="{QUEUE}"' in nav and "Moderation" in nav
@@ -78,3 +83,67 @@ def test_accounts_that_may_not_moderate_get_no_link_to_the_queue(django_user_mod
     assert dashboard.status_code == 200
     assert QUEUE not in dashboard.content.decode()
     assert client.get(QUEUE).status_code == 302  # and the queue itself refuses them
+
+
+def test_approving_an_event_says_how_many_invitations_are_being_sent(
+    activist, make_supporter, moderator
+):
+    event = _event(activist(name="Host Person"))
+    for dx in (0.01, 0.02):
+        make_supporter(lon=MOSCOW[0] + dx, lat=MOSCOW[1], consents=["event_invitations"])
+    make_supporter(lon=MOSCOW[0] + 0.5, lat=MOSCOW[1], consents=["event_invitations"])  # far
+
+    page = moderator.post(f"{QUEUE}events/{event.pk}/", {"decision": "approve"}, follow=True)
+    assert page.redirect_chain[-1][0] == QUEUE
+    assert _notices(page.content.decode()) == [
+        "Approved: “Tree planting”; 2 invitations are being sent."
+    ]
+    # Shown once: the next page has no notice.
+    assert _notices(moderator.get(QUEUE).content.decode()) == []
+
+    again = moderator.post(f"{QUEUE}events/{event.pk}/", {"decision": "reject"}, follow=True)
+    assert _notices(again.content.decode()) == [
+        "“Tree planting” had been reviewed already: approved."
+    ]
+
+
+def test_approving_with_nobody_to_invite_and_rejecting_say_so(activist, moderator, settings):
+    settings.SOSEDI_EVENT_PROPOSALS_PER_WEEK = 5
+    host = activist(name="Host Person")
+    lonely, other = _event(host, title="Lonely walk"), _event(host, title="Noisy party")
+
+    page = moderator.post(f"{QUEUE}events/{lonely.pk}/", {"decision": "approve"}, follow=True)
+    assert _notices(page.content.decode()) == [
+        "Approved: “Lonely walk”. Nobody within its radius can be invited just now."
+    ]
+    page = moderator.post(f"{QUEUE}events/{other.pk}/", {"decision": "reject"}, follow=True)
+    assert _notices(page.content.decode()) == [
+        "Rejected: “Noisy party”. Its host is told by email."
+    ]
+
+
+def test_report_decisions_say_what_they_did(activist, moderator):
+    upheld = _report(activist, sender_name="Spam Sender")
+    dismissed = _report(activist, sender_name="Honest Asker")
+
+    page = moderator.post(f"{QUEUE}reports/{upheld.pk}/", {"decision": "uphold"}, follow=True)
+    assert _notices(page.content.decode()) == [
+        "Upheld: Spam Sender can no longer request introductions or propose events."
+    ]
+    page = moderator.post(f"{QUEUE}reports/{dismissed.pk}/", {"decision": "dismiss"}, follow=True)
+    assert _notices(page.content.decode()) == ["Dismissed the report about Honest Asker."]
+    page = moderator.post(f"{QUEUE}reports/{dismissed.pk}/", {"decision": "uphold"}, follow=True)
+    assert _notices(page.content.decode()) == ["That report had been reviewed already."]
+
+
+def test_decisions_are_told_in_the_moderator_language(activist, moderator):
+    event = _event(activist(name="Host Person"), title="Субботник")
+    page = moderator.post(
+        f"{QUEUE}events/{event.pk}/",
+        {"decision": "reject"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert _notices(page.content.decode()) == [
+        "Отклонено: «Субботник». Автор события получит письмо."
+    ]
