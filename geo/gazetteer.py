@@ -142,12 +142,13 @@ def gazetteer_rows(dataset: str = "cities5000"):
             region[:200],
             int(c["population"] or 0),
             f"SRID=4326;POINT({lon} {lat})",
+            (c.get("timezone") or "")[:64],
         )
         yield row, sorted(n[:200] for n in names)
 
 
 # Bump when the derivation above changes, so cached builds are not reused.
-_BUILD_VERSION = 2
+_BUILD_VERSION = 3
 
 
 def _cached_rows(dataset: str) -> list:
@@ -191,7 +192,8 @@ def gazetteer_load(*, dataset: str = "cities5000") -> LoadReport:
         raw = cursor.cursor  # the psycopg cursor, for COPY
         rows = _cached_rows(dataset)
         with raw.copy(
-            "COPY geo_place (geonameid, name, name_ru, country_code, region, population, point)"
+            "COPY geo_place"
+            " (geonameid, name, name_ru, country_code, region, population, point, timezone)"
             " FROM STDIN"
         ) as copy:
             for row, _ in rows:
@@ -210,7 +212,8 @@ def gazetteer_load(*, dataset: str = "cities5000") -> LoadReport:
 
 
 def gazetteer_is_loaded() -> bool:
-    return Place.objects.exists()
+    """Loaded, and by a loader that records time zones (an older load is loaded again)."""
+    return Place.objects.exists() and not Place.objects.filter(timezone="").exists()
 
 
 def _filter_by_qualifiers(places: list[Place], qualifiers: list[str]) -> list[Place]:

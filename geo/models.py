@@ -15,6 +15,8 @@ class Place(models.Model):
     region = models.CharField(max_length=200, blank=True)
     population = models.BigIntegerField()
     point = models.PointField(geography=True)
+    # The IANA time zone GeoNames gives the locality (e.g. "Asia/Novosibirsk").
+    timezone = models.CharField(max_length=64, blank=True)
 
     class Meta:
         managed = False

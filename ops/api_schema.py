@@ -94,12 +94,17 @@ _EVENT = {
         "geometry": _POINT,
         "properties": {
             "type": "object",
-            "required": ["title", "venue", "starts_at", "ends_at", "url"],
+            "required": ["title", "venue", "starts_at", "ends_at", "timezone", "url"],
             "properties": {
                 "title": {"type": "string"},
                 "venue": {"type": "string"},
-                "starts_at": {"type": "string", "format": "date-time"},
+                "starts_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "local time at the venue, with its UTC offset",
+                },
                 "ends_at": {"type": "string", "format": "date-time"},
+                "timezone": {"type": "string", "description": "the venue's IANA time zone"},
                 "url": {"type": "string"},
             },
         },

@@ -1,3 +1,6 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -7,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.bands import BAND_EDGES_M, Band
 from geo.geocoding import GeocodingError, geocode
+from geo.timezones import timezone_at
 from supporters.nearby.models import Rsvp
 from supporters.nearby.services import EventDraft
 
@@ -71,6 +75,18 @@ class RsvpForm(forms.Form):
 _LOCAL = "%Y-%m-%dT%H:%M"
 
 
+class WallClockField(forms.DateTimeField):
+    """A date and time as typed, with no zone: the form reads it in the venue's zone
+    (Django's field would read it in the server's)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        return forms.fields.BaseTemporalField.to_python(self, value)
+
+
 class EventForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
     description = forms.CharField(
@@ -78,12 +94,13 @@ class EventForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
-    starts_at = forms.DateTimeField(
+    starts_at = WallClockField(
         label=_("Starts"),
         input_formats=[_LOCAL],
+        help_text=_("Local time at the venue."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
     )
-    ends_at = forms.DateTimeField(
+    ends_at = WallClockField(
         label=_("Ends"),
         input_formats=[_LOCAL],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
@@ -115,28 +132,49 @@ class EventForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        data["venue"] = self._venue(data)
         starts, ends = data.get("starts_at"), data.get("ends_at")
-        if starts and starts <= timezone.now():
-            self.add_error("starts_at", _("The event must start in the future."))
         if starts and ends and ends <= starts:
             self.add_error("ends_at", _("The event must end after it starts."))
+        if data["venue"] is None:
+            return data
+        # The times were typed as the venue's local time: they become instants there.
+        data["timezone"] = timezone_at(data["venue"])
+        zone = ZoneInfo(data["timezone"])
+        for name in ("starts_at", "ends_at"):
+            if data.get(name) and (instant := self._at_venue(name, data[name], zone)):
+                data[name] = instant
+        starts = data.get("starts_at")
+        if starts and starts <= timezone.now():
+            self.add_error("starts_at", _("The event must start in the future."))
+        return data
+
+    def _venue(self, data) -> Point | None:
         lat, lon = data.get("pin_lat"), data.get("pin_lon")
         if lat is not None and lon is not None:
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 self.add_error("location_text", _("That pin is outside the map."))
-            else:
-                # A venue is a public place: its pin is kept as dropped, not snapped.
-                data["venue"] = Point(lon, lat, srid=4326)
-            return data
+                return None
+            # A venue is a public place: its pin is kept as dropped, not snapped.
+            return Point(lon, lat, srid=4326)
         text = data.get("location_text", "").strip()
         if not text:
             self.add_error("location_text", _("Say where the venue is, or drop a pin on it."))
-            return data
+            return None
         try:
-            data["venue"] = geocode(text, language=self.language).centre
+            return geocode(text, language=self.language).centre
         except GeocodingError as exc:
             self.add_error("location_text", exc.message)
-        return data
+            return None
+
+    def _at_venue(self, name: str, wall: datetime, zone: ZoneInfo) -> datetime | None:
+        """`wall` as a time at the venue. A time the clocks skip there is refused; one they
+        pass twice (when they go back) is the first of the two."""
+        instant = wall.replace(tzinfo=zone)
+        if instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+            self.add_error(name, _("The clocks at the venue skip that time. Choose another."))
+            return None
+        return instant
 
     @property
     def draft(self) -> EventDraft:
@@ -149,6 +187,7 @@ class EventForm(forms.Form):
             venue_name=d["venue_name"].strip(),
             venue=d["venue"],
             radius_km=d["radius_km"],
+            timezone=d["timezone"],
         )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geo.bands import Band
+from geo.timezones import validate_timezone, zone_label
 from supporters.models import Supporter
 
 __all__ = [
@@ -170,7 +171,11 @@ class NearbyBan(models.Model):
 
 
 class Event(models.Model):
-    """A local event an activist proposes. Its venue is a public place, shown as is."""
+    """A local event an activist proposes. Its venue is a public place, shown as is.
+
+    Its times are instants (UTC in the database); they are typed and shown as the local
+    time at the venue, in `timezone`.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for approval")
@@ -186,6 +191,12 @@ class Event(models.Model):
     ends_at = models.DateTimeField(_("ends"))
     venue_name = models.CharField(_("venue"), max_length=200)
     venue = models.PointField(geography=True, help_text="the public venue's point")
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        validators=[validate_timezone],
+        help_text="the venue's IANA time zone, in which the times are typed and shown",
+    )
     radius_km = models.PositiveSmallIntegerField(_("invite supporters within (km)"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -213,6 +224,11 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def zone_label(self) -> str:
+        """The venue's zone as shown next to the times (at the start, for DST zones)."""
+        return zone_label(self.timezone, self.starts_at)
 
 
 class Rsvp(models.Model):

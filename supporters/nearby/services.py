@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo import bands
+from geo.timezones import timezone_at
 from supporters.models import Supporter
 from supporters.nearby import selectors, tokens
 from supporters.nearby.mail import absolute, nearby_message_queue
@@ -291,11 +292,12 @@ def report_review(*, report: Report, uphold: bool, reviewer) -> Report:
 class EventDraft:
     title: str
     description: str
-    starts_at: datetime
+    starts_at: datetime  # aware
     ends_at: datetime
     venue_name: str
     venue: Point
     radius_km: int
+    timezone: str = ""  # the venue's IANA zone; found from `venue` when empty
 
 
 @transaction.atomic
@@ -310,7 +312,9 @@ def event_propose(*, host: Supporter, draft: EventDraft) -> Event:
         message=_("You have proposed %(n)s events this week, the most we allow.")
         % {"n": settings.SOSEDI_EVENT_PROPOSALS_PER_WEEK},
     )
-    event = Event(host=host, **vars(draft))
+    event = Event(
+        host=host, **(vars(draft) | {"timezone": draft.timezone or timezone_at(draft.venue)})
+    )
     event.full_clean()
     event.save()
     Rsvp.objects.create(

@@ -4,6 +4,7 @@ and the moderation queue (staff)."""
 import json
 from datetime import timedelta
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -381,8 +382,10 @@ def api_events(request):
             "properties": {
                 "title": e.title,
                 "venue": e.venue_name,
-                "starts_at": e.starts_at.isoformat(),
-                "ends_at": e.ends_at.isoformat(),
+                # Local time at the venue, with its offset, and the venue's zone.
+                "starts_at": e.starts_at.astimezone(ZoneInfo(e.timezone)).isoformat(),
+                "ends_at": e.ends_at.astimezone(ZoneInfo(e.timezone)).isoformat(),
+                "timezone": e.timezone,
                 "url": request.build_absolute_uri(reverse("events:detail", args=[e.pk])),
             },
         }
