@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -54,6 +54,15 @@ from supporters.organize.forms import (
 from supporters.organize.models import AuditEntry, Import, Mailing, MailingRecipient, Segment
 
 RECOVERY_CODES = 10
+
+# The dashboard's consent counts: one whole phrase per purpose, so that translations can
+# agree with their own grammar (Purpose's labels continue "I agree to …").
+AGREED_TO = {
+    Purpose.PUBLIC_MAP: gettext_lazy("agreed to appear on the public map"),
+    Purpose.INTRODUCTIONS: gettext_lazy("agreed to be offered for introductions"),
+    Purpose.EVENT_INVITATIONS: gettext_lazy("agreed to receive event invitations"),
+    Purpose.EMAIL_UPDATES: gettext_lazy("agreed to receive email updates"),
+}
 
 
 def _next(request, default: str = "organize:dashboard") -> str:
@@ -219,7 +228,7 @@ def dashboard(request):
         "hotspot_form": hotspot_form,
         "totals": (totals := selectors.totals(queryset=queryset)),
         "status_counts": [(label, totals.by_status[v]) for v, label in Supporter.Status.choices],
-        "purpose_counts": [(label, totals.by_purpose[v]) for v, label in Purpose.choices],
+        "purpose_counts": [(AGREED_TO[p], totals.by_purpose[p]) for p in Purpose],
         "regions": selectors.regions(queryset=queryset),
         "localities": selectors.localities(
             queryset=queryset, language=(get_language() or "en")[:2]

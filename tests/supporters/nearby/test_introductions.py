@@ -120,6 +120,8 @@ def test_an_introduction_is_double_opt_in_through_the_outbox_and_worker(
     assert "Nina Sokolova" in to_friend[0].body and asker.email in to_friend[0].body
     page = client.get("/nearby/").content.decode()
     assert "Pavel Orlov accepted" in page and friend.email in page
+    russian = client.get("/nearby/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Pavel Orlov принял(а) знакомство:" in russian and "(согласие)" not in russian
 
     # Answering twice changes nothing.
     client.post(answer_path, {"action": "decline"})

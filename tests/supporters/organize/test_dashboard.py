@@ -40,6 +40,17 @@ def test_the_heatmap_has_one_weighted_point_per_cell_and_only_local_assets(
     assert "frame-ancestors 'self'" in csp and response["X-Frame-Options"] == "SAMEORIGIN"
 
 
+def test_consent_counts_read_as_whole_phrases_in_russian(as_role, layout):
+    client = as_role("organizer")
+    english = client.get(reverse("organize:dashboard")).content.decode()
+    assert "<span>Agreed to receive email updates</span> 5" in english
+    russian = client.get(reverse("organize:dashboard"), HTTP_ACCEPT_LANGUAGE="ru")
+    page = russian.content.decode()
+    assert "<span>Согласились получать новости по почте</span> 5" in page
+    assert "<span>Согласились быть на публичной карте</span> 0" in page
+    assert "agreed to" not in page.lower()
+
+
 def test_filters_change_the_counts(as_role, layout):
     client = as_role("organizer")
     everyone = client.get(reverse("organize:dashboard"))
