@@ -1,25 +1,29 @@
 """Counts per H3 cell for the organizers' heatmap, and the heatmap itself (folium).
 
 folium loads Leaflet, jQuery, Bootstrap and its plugins from CDNs by default. Here every
-asset is a URL the caller passes (the app's static files), and the page carries only the
-scripts and styles the heatmap needs, so it makes no third-party request.
+asset is a URL of the app's static files, and the page carries only the scripts and
+styles the heatmap needs, so it makes no third-party request.
 """
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import folium
 import h3
 from branca.element import MacroElement
 from django.db import connection
 from django.db.models import QuerySet
+from django.templatetags.static import static
 from folium.plugins import HeatMap
 from folium.template import Template
 
 from geo.snapshot import h3_parent_sql
 
 HEATMAP_RESOLUTION = 8
+# The fallback base layer's outlines: the heatmap is an overview, and the 1:110m countries
+# (~108 kB, fetched only when there are no tiles) are enough for it.
+OUTLINES = "vendor/world-atlas/countries-110m.json"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> 
     return out
 
 
+def _static(path: str):
+    return field(default_factory=lambda: static(path))
+
+
 @dataclass(frozen=True)
 class MapAssets:
     """Local URLs of the scripts and styles a folium heatmap needs."""
@@ -64,6 +72,10 @@ class MapAssets:
     heat_js: str
     extra_js: tuple[str, ...] = ()
     extra_css: tuple[str, ...] = ()
+    # The base layer every map of the app shares: the tiles, or country outlines without.
+    topojson_js: str = _static("vendor/topojson-client/topojson-client.min.js")
+    base_layer_js: str = _static("js/base-layer.js")
+    outlines_url: str = _static(OUTLINES)
 
 
 def heatmap_figure(
@@ -83,9 +95,11 @@ def heatmap_figure(
     """
 
     class LocalMap(folium.Map):
-        default_js = [("leaflet", assets.leaflet_js)] + [
-            (f"extra_js_{i}", url) for i, url in enumerate(assets.extra_js)
-        ]
+        default_js = [
+            ("leaflet", assets.leaflet_js),
+            ("topojson", assets.topojson_js),
+            ("base_layer", assets.base_layer_js),
+        ] + [(f"extra_js_{i}", url) for i, url in enumerate(assets.extra_js)]
         default_css = [("leaflet_css", assets.leaflet_css)] + [
             (f"extra_css_{i}", url) for i, url in enumerate(assets.extra_css)
         ]
@@ -106,8 +120,16 @@ def heatmap_figure(
         control_scale=True,
         prefer_canvas=True,
     )
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=attribution, name="base", max_zoom=18).add_to(fmap)
+    # The tiles, or the outlines when there are none or they fail (static/js/base-layer.js).
+    _Call(
+        "sosediBaseLayer",
+        {
+            "tileUrl": tile_url,
+            "attribution": attribution if tile_url else "",
+            "maxZoom": 18,
+            "outlinesUrl": assets.outlines_url,
+        },
+    ).add_to(fmap)
     if cells:
         top = max(c.count for c in cells)
         LocalHeatMap(
@@ -123,11 +145,13 @@ def heatmap_figure(
         if len(cells) > 1:
             fmap.fit_bounds(bounds, padding=(20, 20))
     if hook is not None:
-        _Hook(*hook).add_to(fmap)
+        _Call(*hook).add_to(fmap)
     return fmap
 
 
-class _Hook(MacroElement):
+class _Call(MacroElement):
+    """Calls a global function of the app's scripts with the Leaflet map and a config."""
+
     _template = Template(
         """{% macro script(this, kwargs) %}
         window[{{ this.function|tojson }}]({{ this._parent.get_name() }}, {{ this.config|tojson }});

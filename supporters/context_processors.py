@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.templatetags.static import static
 
 from geo import hexgrid
+from geo.map_views import OUTLINES
 
 
 def sosedi(request):
@@ -10,4 +12,6 @@ def sosedi(request):
         "debug_outbox": settings.DEBUG,
         "tile_url": settings.TILE_URL,
         "tile_attribution": settings.TILE_ATTRIBUTION,
+        # The maps' fallback base layer (static/js/base-layer.js).
+        "outlines_url": static(OUTLINES),
     }

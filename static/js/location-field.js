@@ -1,5 +1,6 @@
-/* "Where you live": place suggestions as you type, and an optional pin on a map.
-   Loaded as a file (no inline script), with Leaflet served by the app itself. */
+/* "Where you live" (and an event's venue): place suggestions as you type, and an optional
+   pin on a map. Loaded as a file (no inline script), with Leaflet and base-layer.js served
+   by the app itself. */
 (function () {
   "use strict";
   var mapEl = document.getElementById("pin-map");
@@ -61,8 +62,12 @@
   function initMap() {
     if (map) return;
     map = L.map(mapEl, { worldCopyJump: true }).setView([55.75, 37.62], 4);
-    if (mapEl.dataset.tileUrl) {
-      L.tileLayer(mapEl.dataset.tileUrl, { attribution: mapEl.dataset.tileAttribution, maxZoom: 18 }).addTo(map);
+    if (window.sosediBaseLayer) {
+      window.sosediBaseLayer(map, {
+        tileUrl: mapEl.dataset.tileUrl,
+        attribution: mapEl.dataset.tileAttribution,
+        outlinesUrl: mapEl.dataset.outlinesUrl
+      });
     }
     map.on("click", function (e) { setPin(e.latlng); });
     if (latField.value && lonField.value) {

@@ -1,6 +1,7 @@
 /* The public supporter map (/map/ and /map/embed/).
    Reads only /api/public/cells (the k-anonymous snapshot) and /api/places/; Leaflet,
-   leaflet.heat, topojson-client and the world outlines are all served by this site. */
+   leaflet.heat, topojson-client, base-layer.js and the world outlines are all served by
+   this site. */
 (function () {
   "use strict";
   var el = document.getElementById("public-map");
@@ -29,67 +30,13 @@
   }
 
   // Base layer: the configured tiles, or country outlines when there are none or they fail.
-  map.createPane("outlines").style.zIndex = 250;
-  var outlines = null;
-  // world-atlas keeps rings that cross the antimeridian whole (as d3-geo expects). On a
-  // flat map such an edge would run across the whole world: continue the ring past ±180
-  // instead, and close a ring that goes round a pole along that pole.
-  function unwrapRing(ring) {
-    var out = [[ring[0][0], ring[0][1]]], offset = 0;
-    for (var i = 1; i < ring.length; i += 1) {
-      var step = ring[i][0] - ring[i - 1][0];
-      if (step > 180) offset -= 360; else if (step < -180) offset += 360;
-      out.push([ring[i][0] + offset, ring[i][1]]);
-    }
-    if (offset !== 0) {
-      var pole = out.reduce(function (sum, p) { return sum + p[1]; }, 0) < 0 ? -90 : 90;
-      out.push([out[out.length - 1][0], pole], [out[0][0], pole], out[0]);
-    }
-    return out;
-  }
-  function unwrapped(collection) {
-    collection.features.forEach(function (f) {
-      var g = f.geometry;
-      if (!g) return;
-      if (g.type === "Polygon") g.coordinates = g.coordinates.map(unwrapRing);
-      if (g.type === "MultiPolygon") {
-        g.coordinates = g.coordinates.map(function (poly) { return poly.map(unwrapRing); });
-      }
+  if (window.sosediBaseLayer) {
+    window.sosediBaseLayer(map, {
+      tileUrl: config.tile_url,
+      attribution: config.tile_attribution,
+      maxZoom: config.max_zoom,
+      outlinesUrl: config.outlines_url
     });
-    return collection;
-  }
-
-  function drawOutlines() {
-    if (outlines || typeof topojson === "undefined") return;
-    outlines = "loading";
-    fetch(config.outlines_url, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (topo) {
-        outlines = L.geoJSON(unwrapped(topojson.feature(topo, topo.objects.countries)), {
-          pane: "outlines",
-          interactive: false,
-          attribution: "Natural Earth",
-          style: { color: "#9aa3b2", weight: 0.8, fillColor: "#f7f5f0", fillOpacity: 1 }
-        }).addTo(map);
-        el.classList.add("has-outlines");
-      })
-      .catch(function () { outlines = null; });
-  }
-  if (config.tile_url) {
-    var loaded = 0, failed = 0;
-    var tiles = L.tileLayer(config.tile_url, {
-      attribution: config.tile_attribution, maxZoom: config.max_zoom
-    });
-    tiles.on("tileload", function () { loaded += 1; });
-    tiles.on("tileerror", function () {
-      failed += 1;
-      if (!loaded && failed >= 2) { map.removeLayer(tiles); drawOutlines(); }
-    });
-    tiles.addTo(map);
-    // A tile server that never answers is as bad as one that refuses.
-    setTimeout(function () { if (!loaded) drawOutlines(); }, 5000);
-  } else {
-    drawOutlines();
   }
 
   // Colour classes from the counts in view: lower bounds at the 0/20/40/60/80th percentiles.

@@ -81,6 +81,7 @@ def test_a_pin_dropped_on_the_map_names_the_nearest_town(page, live_server):
     page.goto(f"{live_server.url}/join/")
     page.click("summary")
     page.wait_for_selector("#pin-map.leaflet-container")
+    page.wait_for_selector("#pin-map.has-outlines")  # no tiles: country outlines instead
     box = page.locator("#pin-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
@@ -88,3 +89,17 @@ def test_a_pin_dropped_on_the_map_names_the_nearest_town(page, live_server):
     assert page.input_value("#id_pin_lat") and page.input_value("#id_pin_lon")
     assert "RU" in page.inner_text("#pin-status")
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}
+
+
+def test_the_pin_map_draws_country_outlines_when_the_tile_server_is_unreachable(
+    page, live_server, settings
+):
+    # Nothing listens on the discard port: every tile fails at once.
+    settings.TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+    page.goto(f"{live_server.url}/join/")
+    page.click("summary")
+    page.wait_for_selector("#pin-map.has-outlines", timeout=10_000)
+    assert page.locator("#pin-map .leaflet-outlines-pane path").count() > 100
+    page.wait_for_timeout(300)
+    page.locator("#pin-map").screenshot(path=str(ARTIFACTS / "join-pin-map.png"))
+    assert page.hosts_requested <= {urlsplit(live_server.url).netloc, "127.0.0.1:9"}

@@ -148,6 +148,9 @@ def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make
     page.fill("#id_ends_at", (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_venue_name", "Courtyard of Pokrovka 12")
     page.wait_for_selector("#pin-map.leaflet-container")
+    # No tile server: the pin map draws country outlines instead of staying grey.
+    page.wait_for_selector("#pin-map.has-outlines")
+    page.locator("#pin-map").screenshot(path=str(ARTIFACTS / "event-pin-map.png"))
     # The map opens on central Moscow at zoom 4: zoom in on its centre, drop the pin there.
     page.locator("#pin-map").scroll_into_view_if_needed()
     box = page.locator("#pin-map").bounding_box()
@@ -177,7 +180,12 @@ def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make
     page.goto(f"{live_server.url}/nearby/events/{event.pk}/")
     assert "Coming: Irina, Oleg" in page.locator("#turnout").inner_text()
     page.goto(f"{live_server.url}/events/{event.pk}/")
-    page.wait_for_selector("#venue-map.leaflet-container")
-    assert "Courtyard of Pokrovka 12" in page.locator(".event").inner_text()
+    page.wait_for_selector("#venue-map.has-outlines")
+    facts = page.locator(".event").inner_text()
+    assert "Courtyard of Pokrovka 12" in facts
+    # Typed as 11:00 at a Moscow venue, shown as 11:00 there, with the zone.
+    assert "11 a.m. – 1 p.m. (Europe/Moscow, MSK)" in facts
+    assert event.starts_at.hour == 8  # UTC
+    page.wait_for_timeout(300)  # let the outlines settle before the picture
     page.screenshot(path=str(ARTIFACTS / "event.png"), full_page=True)
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}

@@ -99,6 +99,8 @@ def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locall
     # Hotspot markers and the drawing tools are on the map.
     assert frame.locator(".org-hotspot-label").count() >= 3
     assert frame.locator(".leaflet-draw-draw-polygon").count() == 1
+    # No tile server: country outlines under the heat.
+    frame.locator(".leaflet-container.has-outlines").wait_for(timeout=10_000)
     page.wait_for_timeout(300)  # the heat layer redraws once after fitting the bounds
     page.screenshot(path=str(SCREENSHOT), full_page=False)
 
