@@ -7,6 +7,75 @@
     if (window.parent !== window) window.parent.postMessage(message, window.location.origin);
   }
 
+  // Hotspot markers: sized by supporters, rank 1 on top, and moved apart (with a line back
+  // to the true place) where they would overlap at the current zoom, in rank order: rank 1
+  // stays put, so that a "1" never hides under a "10".
+  function hotspotMarkers(map, hotspots, strings) {
+    if (!hotspots.length) return;
+    var top = Math.max.apply(null, hotspots.map(function (h) { return h.supporters; }).concat([1]));
+    var spots = hotspots.slice().sort(function (a, b) { return a.rank - b.rank; });
+    var leaders = L.layerGroup().addTo(map);
+    var items = spots.map(function (h, i) {
+      var text = (strings.hotspot || "")
+        .replace("%(rank)s", h.rank).replace("%(place)s", h.label).replace("%(n)s", h.supporters);
+      var size = Math.round(22 + 14 * Math.sqrt(h.supporters / top));  // 22 to 36 px
+      var label = document.createElement("span");
+      label.className = "org-hotspot-label";
+      label.textContent = String(h.rank);
+      var home = L.latLng(h.lat, h.lon);
+      var marker = L.marker(home, {
+        icon: L.divIcon({ className: "org-hotspot", html: label, iconSize: [size, size] }),
+        title: text,
+        alt: text,
+        riseOnHover: true,
+        zIndexOffset: 1000 * (spots.length - i),  // rank 1 above rank 2, and so on
+      });
+      var popup = document.createElement("span");
+      popup.textContent = text;  // a place name is text, never markup
+      marker.bindPopup(popup).addTo(map);
+      return { home: home, size: size, marker: marker };
+    });
+
+    function clear(point, size, placed) {
+      return placed.every(function (p) {
+        return point.distanceTo(p.point) >= (size + p.size) / 2 + 2;
+      });
+    }
+    function declutter() {
+      leaders.clearLayers();
+      var placed = [];
+      items.forEach(function (item) {
+        var home = map.latLngToLayerPoint(item.home), at = home;
+        // Rings around the true place, each a marker wide, 12 positions a ring.
+        for (var ring = 1; ring <= 6 && !clear(at, item.size, placed); ring += 1) {
+          for (var k = 0; k < 12; k += 1) {
+            var angle = -Math.PI / 2 + (k * Math.PI) / 6;
+            var d = ring * (item.size * 0.75 + 4);
+            var candidate = home.add(L.point(Math.cos(angle) * d, Math.sin(angle) * d));
+            if (clear(candidate, item.size, placed)) { at = candidate; break; }
+          }
+        }
+        placed.push({ point: at, size: item.size });
+        var latlng = at === home ? item.home : map.layerPointToLatLng(at);
+        item.marker.setLatLng(latlng);
+        item.marker.getElement().classList.toggle("is-moved", at !== home);
+        if (at !== home) {
+          L.polyline([item.home, latlng], {
+            color: "#1d2330", weight: 1.5, opacity: 0.8, interactive: false
+          }).addTo(leaders);
+          L.circleMarker(item.home, {
+            radius: 3, color: "#1d2330", weight: 1, fillColor: "#1d2330", fillOpacity: 1,
+            interactive: false
+          }).addTo(leaders);
+        }
+      });
+      document.documentElement.dataset.hotspotsMoved =
+        String(items.filter(function (i) { return i.marker.getElement().classList.contains("is-moved"); }).length);
+    }
+    map.on("zoomend", declutter);
+    declutter();
+  }
+
   window.sosediOrganizeMap = function (map, config) {
     var strings = config.strings || {};
     if (!config.cells) {
@@ -19,15 +88,7 @@
       empty.addTo(map);
     }
 
-    (config.hotspots || []).forEach(function (h) {
-      var text = (strings.hotspot || "")
-        .replace("%(rank)s", h.rank).replace("%(place)s", h.label).replace("%(n)s", h.supporters);
-      L.circleMarker([h.lat, h.lon], {
-        radius: 11, color: "#1d2330", weight: 2, fillColor: "#fff", fillOpacity: 0.9,
-      }).bindTooltip(String(h.rank), { permanent: true, direction: "center", className: "org-hotspot-label" })
-        .bindPopup(text)
-        .addTo(map);
-    });
+    hotspotMarkers(map, config.hotspots || [], strings);
 
     var drawn = new L.FeatureGroup().addTo(map);
     if (L.Control && L.Control.Draw) {

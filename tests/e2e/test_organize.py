@@ -77,6 +77,17 @@ def heat_pixels(frame) -> int:
     )
 
 
+def assert_hotspots_apart(frame) -> None:
+    """No two hotspot discs overlap (their boxes' centres are a sum of radii apart)."""
+    markers = frame.locator(".org-hotspot")
+    discs = [markers.nth(i).bounding_box() for i in range(markers.count())]
+    for i, a in enumerate(discs):
+        for b in discs[i + 1 :]:
+            dx = (a["x"] + a["width"] / 2) - (b["x"] + b["width"] / 2)
+            dy = (a["y"] + a["height"] / 2) - (b["y"] + b["height"] / 2)
+            assert (dx * dx + dy * dy) ** 0.5 >= (a["width"] + b["width"]) / 2 - 1, (a, b)
+
+
 def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locally(
     page, live_server, organizer
 ):
@@ -103,6 +114,15 @@ def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locall
     frame.locator(".leaflet-container.has-outlines").wait_for(timeout=10_000)
     page.wait_for_timeout(300)  # the heat layer redraws once after fitting the bounds
     page.screenshot(path=str(SCREENSHOT), full_page=False)
+    assert_hotspots_apart(frame)
+
+    # Zoomed out, hotspots crowd together: they are moved apart, never stacked.
+    for _ in range(2):
+        frame.locator(".leaflet-control-zoom-out").click()
+        page.wait_for_timeout(500)
+    assert_hotspots_apart(frame)
+    assert int(map_frame.locator("html").get_attribute("data-hotspots-moved")) >= 1
+    page.locator("#heatmap").screenshot(path=str(SCREENSHOTS / "organize-hotspots.png"))
 
     # A hotspot's "3 km segment" fills the segment form and shows its size first.
     page.locator("#hotspots button[data-segment-lat]").first.click()
