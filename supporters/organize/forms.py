@@ -22,6 +22,19 @@ def _split_tags(text: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _clean_country(text: str) -> str:
+    country = text.strip().upper()
+    if country and not country.isalpha():
+        raise ValidationError(_("Two letters, e.g. RU."))
+    return country
+
+
+def _check_dates(data: dict) -> None:
+    start, end = data.get("joined_from"), data.get("joined_to")
+    if start and end and start > end:
+        raise ValidationError(_("The start date is after the end date."))
+
+
 class FilterForm(forms.Form):
     purpose = forms.ChoiceField(
         label=_("Consent"), required=False, choices=[("", _("any"))] + Purpose.choices
@@ -38,16 +51,11 @@ class FilterForm(forms.Form):
     region = forms.CharField(label=_("Region"), required=False, max_length=200)
 
     def clean_country(self):
-        country = self.cleaned_data["country"].strip().upper()
-        if country and not country.isalpha():
-            raise ValidationError(_("Two letters, e.g. RU."))
-        return country
+        return _clean_country(self.cleaned_data["country"])
 
     def clean(self):
         data = super().clean()
-        start, end = data.get("joined_from"), data.get("joined_to")
-        if start and end and start > end:
-            raise ValidationError(_("The start date is after the end date."))
+        _check_dates(data)
         return data
 
     def filters(self) -> SupporterFilter:
@@ -88,6 +96,31 @@ class SegmentForm(forms.Form):
     purpose = forms.ChoiceField(
         label=_("Consent"), required=False, choices=[("", _("any"))] + Purpose.choices
     )
+    # The dashboard's other filters, carried from it unchanged (shown as a summary).
+    country = forms.CharField(required=False, max_length=2, widget=forms.HiddenInput)
+    region = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    joined_from = forms.DateField(required=False, widget=forms.HiddenInput)
+    joined_to = forms.DateField(required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def from_filters(cls, filters: SupporterFilter) -> "SegmentForm":
+        """An empty segment that keeps the dashboard's filters (all but the status)."""
+        return cls(
+            initial={
+                "purpose": filters.purpose,
+                "tags": ",".join(filters.tags),
+                "country": filters.country,
+                "region": filters.region,
+                "joined_from": filters.joined_from,
+                "joined_to": filters.joined_to,
+            }
+        )
+
+    def clean_country(self):
+        return _clean_country(self.cleaned_data["country"])
+
+    def clean_region(self):
+        return self.cleaned_data["region"].strip()
 
     def clean_area(self) -> Polygon | None:
         text = self.cleaned_data["area"].strip()
@@ -117,6 +150,7 @@ class SegmentForm(forms.Form):
             else None
         )
         data["tag_list"] = list(_split_tags(data.get("tags", "")))
+        _check_dates(data)
         return data
 
 

@@ -7,7 +7,7 @@ audit log holds no key to anyone on the list: it records filters and row counts.
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
@@ -42,10 +42,11 @@ class Tagging(models.Model):
 
 
 class Segment(models.Model):
-    """Who a message or an export is for: an area, tags and a consent purpose.
+    """Who a message or an export is for: active supporters in an area, with the filters.
 
     The area is a polygon drawn on the map, or a circle (centre and radius); or none
-    (everywhere). Status and consent narrow it further.
+    (everywhere). Tags, a consent purpose, a country, a region and the dates joined are
+    the dashboard's filters, kept so that the segment holds what the dashboard showed.
     """
 
     name = models.CharField(_("name"), max_length=120)
@@ -54,6 +55,10 @@ class Segment(models.Model):
     radius_km = models.FloatField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=200, blank=True)
+    joined_from = models.DateField(null=True, blank=True)
+    joined_to = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -63,6 +68,12 @@ class Segment(models.Model):
         app_label = "supporters"
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(joined_from__isnull=True)
+                | Q(joined_to__isnull=True)
+                | Q(joined_from__lte=F("joined_to")),
+                name="segment_joined_in_order",
+            ),
             models.CheckConstraint(
                 condition=Q(centre__isnull=True, radius_km__isnull=True)
                 | Q(centre__isnull=False, radius_km__gt=0, radius_km__lte=500),
@@ -94,6 +105,10 @@ class Segment(models.Model):
             "radius_km": self.radius_km,
             "tags": self.tags,
             "purpose": self.purpose,
+            "country": self.country_code,
+            "region": self.region,
+            "joined_from": self.joined_from.isoformat() if self.joined_from else None,
+            "joined_to": self.joined_to.isoformat() if self.joined_to else None,
         }
 
 

@@ -1,6 +1,6 @@
 """Reads for the organizer workspace: filtered supporters, segments, counts and growth."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 from django.contrib.gis.measure import D
@@ -60,22 +60,40 @@ def supporters_filtered(*, filters: SupporterFilter) -> QuerySet:
     return _with_tags(qs, filters.tags)
 
 
+def segment_filter(*, segment: Segment) -> SupporterFilter:
+    """The dashboard filters a segment keeps (all but the status)."""
+    return SupporterFilter(
+        purpose=segment.purpose,
+        tags=tuple(segment.tags),
+        joined_from=segment.joined_from,
+        joined_to=segment.joined_to,
+        country=segment.country_code,
+        region=segment.region,
+    )
+
+
+def segment_population(*, filters: SupporterFilter) -> QuerySet:
+    """Who a segment made from these filters holds before an area narrows it.
+
+    Segments hold active supporters only, so a status filter gives way to 'active'.
+    """
+    return supporters_filtered(filters=replace(filters, status=Supporter.Status.ACTIVE))
+
+
 def segment_members(*, segment: Segment, for_mailing: bool = False) -> QuerySet:
-    """Active supporters in the segment's area with its tags and consent.
+    """Active supporters in the segment's area who pass its filters.
 
     A mailing goes only to those who consented to email updates, whatever the segment's
     own purpose says.
     """
-    qs = Supporter.objects.filter(status=Supporter.Status.ACTIVE)
+    qs = segment_population(filters=segment_filter(segment=segment))
     if segment.area is not None:
         qs = qs.filter(location__intersects=segment.area)
     elif segment.centre is not None:
         qs = qs.filter(location__dwithin=(segment.centre, D(km=segment.radius_km)))
-    if segment.purpose:
-        qs = qs.filter(**{f"consent_{Purpose(segment.purpose).value}": True})
     if for_mailing:
         qs = qs.filter(consent_email_updates=True)
-    return _with_tags(qs, segment.tags)
+    return qs
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Writes of the organizer workspace: segments, mailings, one-click unsubscribe."""
 
+from datetime import date
+
 from django.conf import settings
 from django.contrib.gis.geos import Point, Polygon
 from django.core import signing
@@ -50,6 +52,10 @@ def segment_create(
     radius_km: float | None,
     tags: list[str],
     purpose: str,
+    country_code: str = "",
+    region: str = "",
+    joined_from: date | None = None,
+    joined_to: date | None = None,
 ) -> Segment:
     segment = Segment(
         name=name.strip(),
@@ -58,6 +64,10 @@ def segment_create(
         radius_km=radius_km if centre is not None else None,
         tags=tags,
         purpose=purpose,
+        country_code=country_code,
+        region=region,
+        joined_from=joined_from,
+        joined_to=joined_to,
         created_by=user,
     )
     segment.full_clean()

@@ -236,9 +236,18 @@ def dashboard(request):
         "hotspots": spots,
         "cells": len(cells),
         "query": request.GET.urlencode(),
-        "segment_form": SegmentForm(
-            initial={"purpose": filters.purpose, "tags": ",".join(filters.tags)}
-        ),
+        "segment_form": SegmentForm.from_filters(filters),
+        "segment_scope": [
+            (form.fields[name].label, value)
+            for name, value in [
+                ("country", filters.country),
+                ("region", filters.region),
+                ("joined_from", filters.joined_from),
+                ("joined_to", filters.joined_to),
+            ]
+            if value
+        ],
+        "segment_ignores_status": filters.status not in ("", Supporter.Status.ACTIVE),
         "segments": Segment.objects.all()[:10],
         "role": roles.role_of(request.user),
         "config": {
@@ -332,6 +341,10 @@ def _segment_from_form(form: SegmentForm) -> Segment:
         radius_km=d["radius_km"] if d["centre"] else None,
         tags=d["tag_list"],
         purpose=d["purpose"],
+        country_code=d["country"],
+        region=d["region"],
+        joined_from=d["joined_from"],
+        joined_to=d["joined_to"],
     )
 
 
@@ -369,6 +382,10 @@ def segment_create(request):
         radius_km=d["radius_km"],
         tags=d["tag_list"],
         purpose=d["purpose"],
+        country_code=d["country"],
+        region=d["region"],
+        joined_from=d["joined_from"],
+        joined_to=d["joined_to"],
     )
     return redirect("organize:segment", pk=segment.pk)
 

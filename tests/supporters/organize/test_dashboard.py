@@ -126,3 +126,78 @@ def test_by_city_counts_a_town_once_in_the_page_language_and_names_unknown_regio
     by_region = english[english.index("By region") : english.index("By city")]
     assert "<td>RU</td><td>region not known</td><td>1</td>" in by_region
     assert "—" not in english[english.index("By region") :]
+
+
+def segment_form_data(html: str) -> dict:
+    """What the dashboard's segment form would post as rendered (its inputs' values)."""
+    form = html[
+        html.index('id="segment-form"') : html.index("</form>", html.index('id="segment-form"'))
+    ]
+    data = dict(re.findall(r'<input type="(?:hidden|text)" name="(\w+)" value="([^"]*)"', form))
+    data.update(
+        re.findall(r'<select name="(\w+)"[^>]*>.*?<option value="([^"]*)"[^>]*selected', form, re.S)
+    )
+    return data
+
+
+@pytest.fixture
+def kazan_mix(make_supporter):
+    """One Kazan cell: people of two regions, joined in two years, in all three statuses."""
+    kazan = {"lon": 49.12, "lat": 55.79, "country_code": "RU"}
+    recent, old = "2026-03-01T12:00:00Z", "2024-03-01T12:00:00Z"
+    for region, created_at, status, n in [
+        ("Tatarstan Republic", recent, "active", 4),
+        ("Tatarstan Republic", recent, "pending", 2),
+        ("Tatarstan Republic", recent, "unsubscribed", 1),
+        ("Tatarstan Republic", old, "active", 3),
+        ("Mari El Republic", recent, "active", 5),
+    ]:
+        for _ in range(n):
+            make_supporter(
+                status=status,
+                region=region,
+                created_at=created_at,
+                consents=["email_updates"],
+                **kazan,
+            )
+
+
+def test_the_segment_box_counts_what_a_segment_made_from_the_filters_would_hold(as_role, kazan_mix):
+    client = as_role("coordinator")
+    filters = {"country": "ru", "region": "Tatarstan Republic", "joined_from": "2026-01-01"}
+    page = client.get(reverse("organize:dashboard"), filters)
+    assert page.context["totals"].by_status["active"] == 4
+    html = page.content.decode()
+    assert re.search(r'id="segment-scope">[^<]*Country code RU · Region Tatarstan Republic', html)
+    assert 'id="segment-status"' not in html
+
+    data = segment_form_data(html) | {"lat": 55.79, "lon": 49.12, "radius_km": 3}
+    assert data["country"] == "RU" and data["joined_from"] == "2026-01-01"
+    size = client.post(reverse("organize:segment_size"), data).json()
+    assert size == {"supporters": 4, "reachable": 4}  # not the 12 active in the cell
+
+    saved = client.post(reverse("organize:segment_create"), data | {"name": "Kazan, new"})
+    detail = client.get(saved["Location"])
+    assert detail.context["size"] == 4 and detail.context["reachable"] == 4
+    assert "Tatarstan Republic" in detail.content.decode()
+
+    everyone = client.post(
+        reverse("organize:segment_size"), {"lat": 55.79, "lon": 49.12, "radius_km": 3}
+    )
+    assert everyone.json()["supporters"] == 12
+
+
+def test_the_segment_box_says_a_segment_holds_only_active_supporters(as_role, kazan_mix):
+    client = as_role("organizer")
+    html = client.get(reverse("organize:dashboard"), {"status": "pending"}).content.decode()
+    assert 'id="segment-status"' in html and "active supporters only" in html
+    assert "status" not in segment_form_data(html)
+    html = client.get(reverse("organize:dashboard"), {"status": "active"}).content.decode()
+    assert 'id="segment-status"' not in html
+
+
+def test_a_segment_with_dates_out_of_order_is_refused(as_role, kazan_mix):
+    size = as_role("organizer").post(
+        reverse("organize:segment_size"), {"joined_from": "2026-02-01", "joined_to": "2026-01-01"}
+    )
+    assert size.status_code == 400
