@@ -190,12 +190,18 @@ def _filters(request) -> tuple[FilterForm, selectors.SupporterFilter]:
 HOTSPOT_CACHE_SECONDS = 300
 
 
-def _hotspots(request, cells) -> tuple[HotspotForm, list]:
-    """Hotspots of these cells, named after the nearest locality.
+def _hotspots(request, filters, cells) -> tuple[HotspotForm, list]:
+    """Hotspots of the people a segment made from these filters would hold, named after
+    the nearest locality.
 
-    Cached for a few minutes by the cells' content, so the dashboard and its map frame
-    (two requests) compute them once, and a new supporter changes the key.
+    They count as a segment counts (active supporters only, whatever the status filter),
+    so the people "within 3 km" of a meeting point are exactly the "3 km segment" around
+    it. `cells` are the heatmap's (every status the filters allow), reused when they are
+    the same people. Cached for a few minutes by the cells' content, so the dashboard and
+    its map frame (two requests) compute them once, and a new supporter changes the key.
     """
+    if filters.status != Supporter.Status.ACTIVE:
+        cells = cell_counts(selectors.segment_population(filters=filters))
     form = HotspotForm(request.GET or None)
     params = form.cleaned_data if form.is_bound and form.is_valid() else {}
     eps_km = params.get("eps_km") or 1.0
@@ -222,7 +228,7 @@ def dashboard(request):
     form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
     cells = cell_counts(queryset)
-    hotspot_form, spots = _hotspots(request, cells)
+    hotspot_form, spots = _hotspots(request, filters, cells)
     context = {
         "form": form,
         "hotspot_form": hotspot_form,
@@ -283,7 +289,7 @@ def heatmap_frame(request):
     _form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
     cells = cell_counts(queryset)
-    _hotspot_form, spots = _hotspots(request, cells)
+    _hotspot_form, spots = _hotspots(request, filters, cells)
     centre = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
     fmap = heatmap_figure(
         cells,
@@ -307,7 +313,7 @@ def heatmap_frame(request):
                     for s in spots
                 ],
                 "strings": {
-                    "hotspot": _("Hotspot %(rank)s near %(place)s: %(n)s supporters"),
+                    "hotspot": _("Hotspot %(rank)s near %(place)s: %(n)s active supporters"),
                     "empty": _("No supporters match these filters."),
                 },
             },

@@ -6,6 +6,7 @@ frame, checks that nothing but the app was contacted, and saves organize.png
 """
 
 import os
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -124,9 +125,13 @@ def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locall
     assert int(map_frame.locator("html").get_attribute("data-hotspots-moved")) >= 1
     page.locator("#heatmap").screenshot(path=str(SCREENSHOTS / "organize-hotspots.png"))
 
-    # A hotspot's "3 km segment" fills the segment form and shows its size first.
+    # A hotspot's "3 km segment" fills the segment form and shows its size first: the
+    # people the hotspot's row counts "within 3 km".
+    within_3km = page.locator("#hotspots tbody tr").first.locator("td").nth(4).inner_text()
     page.locator("#hotspots button[data-segment-lat]").first.click()
-    expect(page.locator("#segment-size")).to_contain_text("active supporters")
+    expect(page.locator("#segment-size")).to_have_text(
+        re.compile(rf"^{within_3km} active supporters, ")
+    )
     assert page.input_value("#id_radius_km") == "3.00"
 
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from geopy.distance import geodesic
 
 from supporters.organize.models import Tagging
 
@@ -71,7 +72,8 @@ def test_filters_change_the_counts(as_role, layout):
 def test_hotspots_are_listed_with_a_meeting_point_and_a_place_name(as_role, layout):
     page = as_role("organizer").get(reverse("organize:dashboard"), {"min_supporters": 2})
     spots = page.context["hotspots"]
-    assert [s["spot"].supporters for s in spots] == [5, 2]
+    # Perm's pending person is on the heatmap but in no segment, so Perm is no hotspot.
+    assert [s["spot"].supporters for s in spots] == [5]
     assert spots[0]["place"] == "Kazan" and spots[0]["spot"].within_1km == 5
 
 
@@ -201,3 +203,64 @@ def test_a_segment_with_dates_out_of_order_is_refused(as_role, kazan_mix):
         reverse("organize:segment_size"), {"joined_from": "2026-02-01", "joined_to": "2026-01-01"}
     )
     assert size.status_code == 400
+
+
+def hotspots_and_their_3km_segments(client, params: dict) -> list[tuple[int, int]]:
+    """(hotspot's 'within 3 km', size of its '3 km segment') for every hotspot listed,
+    the segment posted as the page's button and segment form would post it."""
+    page = client.get(reverse("organize:dashboard"), params)
+    html = page.content.decode()
+    buttons = re.findall(r'data-segment-lat="([^"]+)" data-segment-lon="([^"]+)"', html)
+    spots = page.context["hotspots"]
+    assert spots and len(buttons) == len(spots)
+    form = segment_form_data(html)
+    out = []
+    for spot, (lat, lon) in zip(spots, buttons, strict=True):
+        size = client.post(
+            reverse("organize:segment_size"), form | {"lat": lat, "lon": lon, "radius_km": 3}
+        ).json()
+        out.append((spot["spot"].within_3km, size["supporters"]))
+    return out
+
+
+@pytest.fixture
+def kazan_rings(make_supporter):
+    """People east of a Kazan cell at known distances, in all three statuses."""
+    for km, active, pending, unsubscribed in [
+        (0, 6, 2, 1),
+        (1.0, 4, 1, 0),
+        (2.5, 3, 1, 1),
+        (3.6, 2, 1, 0),
+        (6.0, 5, 0, 1),
+    ]:
+        there = geodesic(kilometers=km).destination((55.79, 49.12), 90)
+        for status, n in [("active", active), ("pending", pending), ("unsubscribed", unsubscribed)]:
+            for _ in range(n):
+                make_supporter(lat=there.latitude, lon=there.longitude, status=status)
+
+
+def test_a_hotspot_counts_the_people_its_3km_segment_holds(as_role, kazan_rings):
+    client = as_role("organizer")
+    joined = {"min_supporters": 5, "eps_km": 3}  # one hotspot of all five groups
+    (spot,) = client.get(reverse("organize:dashboard"), joined).context["hotspots"]
+    # Active people only: the pending and unsubscribed are on the heatmap, in no segment.
+    # The meeting point is the group 1 km out, with the groups at 0, 2.5 and 3.6 km
+    # within 3 km of it: 15 active people (22 with the others, as it used to say).
+    assert (spot["spot"].supporters, spot["spot"].within_1km) == (20, 10)
+    assert hotspots_and_their_3km_segments(client, joined) == [(15, 15)]
+    # A status filter does not change who a segment holds, so neither does it change this.
+    assert hotspots_and_their_3km_segments(client, joined | {"status": "pending"}) == [(15, 15)]
+
+
+def test_every_demo_hotspot_agrees_with_its_3km_segment_whatever_the_filters(as_role):
+    from supporters.demo import demo_supporters_seed
+
+    demo_supporters_seed(count=5000, seed=1)
+    client = as_role("organizer")
+    for params in [
+        {},
+        {"purpose": "email_updates"},
+        {"country": "RU", "region": "Moscow", "joined_from": "2025-06-01", "min_supporters": 5},
+    ]:
+        pairs = hotspots_and_their_3km_segments(client, params)
+        assert all(hot == segment for hot, segment in pairs), (params, pairs)
