@@ -30,6 +30,9 @@ from supporters.nearby.forms import (
     SignInForm,
 )
 from supporters.nearby.models import Event, Introduction, Report, Rsvp
+from supporters.organize.audit import audit_record
+from supporters.organize.models import AuditEntry
+from supporters.organize.roles import VIEW_PEOPLE, permission_required
 from supporters.ratelimit import RateLimited, client_ip, client_key, ratelimit_hit
 from supporters.tokens import LinkError
 
@@ -397,20 +400,31 @@ def api_events(request):
 
 
 # --- moderation (staff) -------------------------------------------------------------------
+# The queue names reported senders and event hosts, with their emails: it is person-level
+# data, so it takes the role that may see people (coordinator, admin), and every look at
+# it is in the audit log.
+
+
+def _moderator(view):
+    return staff_member_required(permission_required(VIEW_PEOPLE)(view))
 
 
 @require_GET
-@staff_member_required
+@_moderator
 def moderation(request):
-    return render(
-        request,
-        "nearby/moderation.html",
-        {"reports": selectors.reports_open(), "events": selectors.events_pending()},
+    reports, events = list(selectors.reports_open()), list(selectors.events_pending())
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.VIEW_PEOPLE,
+        filter={"page": "moderation"},
+        row_count=len(reports) + len(events),
+        detail=f"{len(reports)} reports, {len(events)} events waiting",
     )
+    return render(request, "nearby/moderation.html", {"reports": reports, "events": events})
 
 
 @require_POST
-@staff_member_required
+@_moderator
 def moderation_report(request, pk: int):
     report = get_object_or_404(Report, pk=pk)
     decision = request.POST.get("decision")
@@ -435,7 +449,7 @@ def moderation_report(request, pk: int):
 
 
 @require_POST
-@staff_member_required
+@_moderator
 def moderation_event(request, pk):
     event = get_object_or_404(Event, pk=pk)
     decision = request.POST.get("decision")
@@ -466,14 +480,17 @@ def moderation_event(request, pk):
 
 
 @require_GET
-@staff_member_required
+@_moderator
 def moderation_activity(request):
     try:
         days = max(1, min(int(request.GET.get("days", 90)), 3650))
     except ValueError:
         days = 90
-    return render(
-        request,
-        "nearby/activity.html",
-        {"days": days, "activity": selectors.activity_recent(days=days)[:500]},
+    activity = list(selectors.activity_recent(days=days)[:500])
+    audit_record(
+        request=request,
+        action=AuditEntry.Action.VIEW_PEOPLE,
+        filter={"page": "activity", "days": days},
+        row_count=len(activity),
     )
+    return render(request, "nearby/activity.html", {"days": days, "activity": activity})

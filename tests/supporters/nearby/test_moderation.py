@@ -14,7 +14,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from supporters.nearby import services
 from supporters.nearby.models import Introduction
-from supporters.organize.roles import ORGANIZER, roles_ensure
+from supporters.organize.models import AuditEntry
+from supporters.organize.roles import COORDINATOR, ORGANIZER, roles_ensure
 
 from .conftest import MOSCOW
 
@@ -147,3 +148,48 @@ def test_decisions_are_told_in_the_moderator_language(activist, moderator):
     assert _notices(page.content.decode()) == [
         "Отклонено: «Субботник». Автор события получит письмо."
     ]
+
+
+def _staff_in(django_user_model, role: str) -> Client:
+    roles_ensure()
+    user = django_user_model.objects.create_user(username=f"staff-{role}", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def test_the_queue_names_people_so_a_staff_organizer_may_not_open_it(activist, django_user_model):
+    event = _event(activist(name="Host Person"))
+    report = _report(activist)
+    organizer = _staff_in(django_user_model, ORGANIZER)
+    assert QUEUE not in _nav(organizer.get("/organize/").content.decode())
+    for path in (QUEUE, f"{QUEUE}activity/"):
+        assert organizer.get(path).status_code == 403
+    assert organizer.post(f"{QUEUE}events/{event.pk}/", {"decision": "approve"}).status_code == 403
+    assert organizer.post(f"{QUEUE}reports/{report.pk}/", {"decision": "uphold"}).status_code == 403
+    event.refresh_from_db()
+    report.refresh_from_db()
+    assert (event.status, report.status) == ("pending", "open")
+    assert not AuditEntry.objects.exists()
+
+
+def test_every_look_at_the_queue_and_the_activity_list_is_audited(activist, django_user_model):
+    _event(activist(name="Host Person"))
+    _report(activist)
+    coordinator = _staff_in(django_user_model, COORDINATOR)
+    assert QUEUE in _nav(coordinator.get("/organize/").content.decode())
+    assert "Spam Sender" in coordinator.get(QUEUE).content.decode()
+    assert coordinator.get(f"{QUEUE}activity/?days=30").status_code == 200
+    queue, activity = AuditEntry.objects.order_by("at", "id")
+    assert (queue.actor, queue.action, queue.filter, queue.row_count) == (
+        "staff-coordinator",
+        "view_people",
+        {"page": "moderation"},
+        2,
+    )
+    assert (activity.filter, activity.action) == ({"page": "activity", "days": 30}, "view_people")
