@@ -7,7 +7,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from supporters.models import Purpose, Supporter
+from supporters.models import Purpose, Supporter, Topic
 from supporters.organize.selectors import SupporterFilter
 
 MAX_POLYGON_VERTICES = 500
@@ -164,7 +164,36 @@ class MailingForm(forms.Form):
             "Plain text. “{name}” becomes each person's name; an unsubscribe link is added."
         ),
     )
+    topic = forms.ChoiceField(
+        label=_("Topic"),
+        choices=[("", _("a general update (no particular topic)"))] + Topic.choices,
+        required=False,
+        help_text=_("With a topic, it goes only to those who chose that topic or no topic at all."),
+    )
+    call_to_action = forms.BooleanField(
+        label=_("Call to action"),
+        required=False,
+        help_text=_(
+            "Something to do now (a petition, a protest). It also reaches those who want "
+            "only calls to action, and those who chose weekly or monthly mail and already "
+            "had a mailing this week or month."
+        ),
+    )
+    # What the page counted when it showed the numbers: the count, for this topic and kind.
     confirm_count = forms.IntegerField(widget=forms.HiddenInput)
+    counted_topic = forms.ChoiceField(
+        choices=[("", "")] + Topic.choices, required=False, widget=forms.HiddenInput
+    )
+    counted_call_to_action = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def counted_as_shown(self, *, recipients: int) -> bool:
+        """Whether the numbers on the page were for what is being sent, and still hold."""
+        d = self.cleaned_data
+        return (
+            d["confirm_count"] == recipients
+            and d["counted_topic"] == d["topic"]
+            and d["counted_call_to_action"] == d["call_to_action"]
+        )
 
 
 class TokenForm(forms.Form):

@@ -10,7 +10,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
+from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter, Topic
 
 __all__ = [
     "AuditEntry",
@@ -113,7 +113,11 @@ class Segment(models.Model):
 
 
 class Mailing(models.Model):
-    """An email written in the workspace for everyone in a segment with email consent."""
+    """An email written in the workspace for the people in a segment who want it.
+
+    They gave email consent, chose its topic (or no topic) and a frequency it fits; see
+    selectors.segment_members.
+    """
 
     class Status(models.TextChoices):
         PREPARING = "preparing", _("preparing")
@@ -123,6 +127,10 @@ class Mailing(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="mailings")
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
+    # Blank: a general update, for everyone whatever topics they chose.
+    topic = models.CharField(_("topic"), max_length=20, choices=Topic.choices, blank=True)
+    # Calls to action also reach 'only calls to action' people, and ignore weekly/monthly caps.
+    call_to_action = models.BooleanField(_("call to action"), default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREPARING)
     recipients_total = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(

@@ -1,16 +1,17 @@
 """Reads for the organizer workspace: filtered supporters, segments, counts and growth."""
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.contrib.gis.measure import D
 from django.db import connection
 from django.db.models import Avg, Count, Exists, FloatField, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from geo.localities import LocalityText, places_for_localities
-from supporters.models import Purpose, Supporter
-from supporters.organize.models import Segment, Tagging
+from supporters.models import Frequency, Purpose, Supporter
+from supporters.organize.models import MailingRecipient, Segment, Tagging
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,48 @@ def segment_population(*, filters: SupporterFilter) -> QuerySet:
     return supporters_filtered(filters=replace(filters, status=Supporter.Status.ACTIVE))
 
 
-def segment_members(*, segment: Segment, for_mailing: bool = False) -> QuerySet:
+# How long after a (non-call-to-action) mailing the next one waits, by chosen frequency.
+MAILING_GAPS = {Frequency.WEEKLY: timedelta(days=7), Frequency.MONTHLY: timedelta(days=30)}
+
+
+def _mailing_topic_fits(topic: str) -> Q | None:
+    """Who wants a mailing on `topic`: no topic chosen, or it among theirs; None: everyone."""
+    if not topic:
+        return None
+    return Q(topics=[]) | Q(topics__contains=[topic])
+
+
+def _mailing_frequency_fits(*, call_to_action: bool, now: datetime) -> Q | None:
+    """Who a mailing may reach by the frequency they chose; None: everyone.
+
+    A call to action reaches every frequency. Anything else skips 'only calls to action',
+    and weekly or monthly people who were sent one in the last 7 or 30 days.
+    """
+    if call_to_action:
+        return None
+    fits = Q(frequency=Frequency.DAILY)
+    for frequency, gap in MAILING_GAPS.items():
+        recent = MailingRecipient.objects.filter(
+            supporter=OuterRef("pk"),
+            mailing__call_to_action=False,
+            message__created_at__gt=now - gap,
+        )
+        fits |= Q(frequency=frequency) & ~Q(Exists(recent))
+    return fits
+
+
+def segment_members(
+    *,
+    segment: Segment,
+    for_mailing: bool = False,
+    topic: str = "",
+    call_to_action: bool = False,
+    now: datetime | None = None,
+) -> QuerySet:
     """Active supporters in the segment's area who pass its filters.
 
     A mailing goes only to those who consented to email updates, whatever the segment's
-    own purpose says.
+    own purpose says, and who want it: its topic and their frequency fit (see above).
     """
     qs = segment_population(filters=segment_filter(segment=segment))
     if segment.area is not None:
@@ -93,7 +131,55 @@ def segment_members(*, segment: Segment, for_mailing: bool = False) -> QuerySet:
         qs = qs.filter(location__dwithin=(segment.centre, D(km=segment.radius_km)))
     if for_mailing:
         qs = qs.filter(consent_email_updates=True)
+        for fits in (
+            _mailing_topic_fits(topic),
+            _mailing_frequency_fits(call_to_action=call_to_action, now=now or timezone.now()),
+        ):
+            if fits is not None:
+                qs = qs.filter(fits)
     return qs
+
+
+def segment_consenting(*, segment: Segment) -> QuerySet:
+    """Members who agreed to email updates, whatever a mailing's topic and kind."""
+    return segment_members(segment=segment).filter(consent_email_updates=True)
+
+
+@dataclass(frozen=True)
+class MailingAudience:
+    """Who in a segment a mailing would reach, and why the others with consent would not."""
+
+    consenting: int  # in the segment with email-updates consent
+    recipients: int
+    left_out_by_topic: int  # did not choose the mailing's topic
+    left_out_by_frequency: int  # chose it (or no topic), but their frequency says not now
+
+
+def mailing_audience(
+    *, segment: Segment, topic: str = "", call_to_action: bool = False
+) -> MailingAudience:
+    """The counts shown before sending; consenting is the other three summed.
+
+    `recipients` is the count of the very queryset mailing_start and the worker address.
+    """
+    now = timezone.now()
+    recipients = segment_members(
+        segment=segment, for_mailing=True, topic=topic, call_to_action=call_to_action, now=now
+    ).count()
+    topic_fits = _mailing_topic_fits(topic)
+    frequency_fits = _mailing_frequency_fits(call_to_action=call_to_action, now=now)
+    aggregates = {"consenting": Count("pk")}
+    if topic_fits is not None:
+        aggregates["by_topic"] = Count("pk", filter=~topic_fits)
+    if frequency_fits is not None:
+        aggregates["by_frequency"] = Count("pk", filter=(topic_fits or Q()) & ~frequency_fits)
+    row = segment_consenting(segment=segment).aggregate(**aggregates)
+    return MailingAudience(
+        consenting=row["consenting"],
+        recipients=recipients,
+        left_out_by_topic=row.get("by_topic", 0),
+        left_out_by_frequency=row.get("by_frequency", 0),
+    )
 
 
 @dataclass(frozen=True)

@@ -75,20 +75,41 @@ def segment_create(
     return segment
 
 
-def mailing_start(*, segment: Segment, subject: str, body: str, user) -> Mailing:
+def mailing_start(
+    *,
+    segment: Segment,
+    subject: str,
+    body: str,
+    user,
+    topic: str = "",
+    call_to_action: bool = False,
+) -> Mailing:
     """Store the mail and let the worker address it to the segment, batch by batch."""
     from supporters.organize.tasks import mailing_prepare
 
     with transaction.atomic():
-        mailing = Mailing.objects.create(
+        mailing = Mailing(
             segment=segment,
             subject=subject.strip(),
             body=body.strip(),
+            topic=topic,
+            call_to_action=call_to_action,
             created_by=user,
-            recipients_total=segment_members(segment=segment, for_mailing=True).count(),
         )
+        mailing.recipients_total = _mailing_members(mailing).count()
+        mailing.save()
         mailing_prepare.defer(mailing_id=mailing.pk)
     return mailing
+
+
+def _mailing_members(mailing: Mailing):
+    """Who the mailing is for now: the segment's members whom its topic and kind fit."""
+    return segment_members(
+        segment=mailing.segment,
+        for_mailing=True,
+        topic=mailing.topic,
+        call_to_action=mailing.call_to_action,
+    )
 
 
 def _compose(mailing: Mailing, supporter: Supporter) -> OutboxMessage:
@@ -125,7 +146,7 @@ def mailing_prepare_batch(*, mailing_id: int, batch: int) -> int:
     with transaction.atomic():
         mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
         people = list(
-            segment_members(segment=mailing.segment, for_mailing=True)
+            _mailing_members(mailing)
             .exclude(pk__in=MailingRecipient.objects.filter(mailing=mailing).values("supporter"))
             .order_by("pk")[:batch]
         )

@@ -368,7 +368,7 @@ def segment_size(request):
     return JsonResponse(
         {
             "supporters": selectors.segment_members(segment=segment).count(),
-            "reachable": selectors.segment_members(segment=segment, for_mailing=True).count(),
+            "reachable": selectors.segment_consenting(segment=segment).count(),
         }
     )
 
@@ -401,16 +401,17 @@ def segment_create(request):
 def segment_detail(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
     members = selectors.segment_members(segment=segment)
-    reachable = selectors.segment_members(segment=segment, for_mailing=True).count()
+    audience = selectors.mailing_audience(segment=segment)
     return render(
         request,
         "organize/segment.html",
         {
             "segment": segment,
             "size": members.count(),
-            "reachable": reachable,
+            "reachable": audience.consenting,
+            "audience": audience,
             "regions": selectors.regions(queryset=members, limit=10),
-            "mailing_form": MailingForm(initial={"confirm_count": reachable}),
+            "mailing_form": MailingForm(initial={"confirm_count": audience.recipients}),
             "mailings": segment.mailings.all(),
             "can_people": request.user.has_perm(roles.VIEW_PEOPLE),
             "can_export_people": request.user.has_perm(roles.EXPORT_PEOPLE),
@@ -479,42 +480,68 @@ def _segment_export(request, pk: int, level: str, fmt: str):
 @require_POST
 @roles.permission_required(roles.SEND_MAILING)
 def mailing_create(request, pk: int):
+    """Send, or (the 'count' button, or numbers shown for another choice) show the counts."""
     segment = get_object_or_404(Segment, pk=pk)
     form = MailingForm(request.POST)
-    reachable = selectors.segment_members(segment=segment, for_mailing=True).count()
-    if form.is_valid() and form.cleaned_data["confirm_count"] != reachable:
-        form.add_error(
-            None,
-            _("The segment changed: it now reaches %(n)s people. Check and send again.")
-            % {"n": reachable},
-        )
-    if not form.is_valid():
+    valid = form.is_valid()
+    topic = form.cleaned_data.get("topic", "")
+    call_to_action = form.cleaned_data.get("call_to_action", False)
+    audience = selectors.mailing_audience(
+        segment=segment, topic=topic, call_to_action=call_to_action
+    )
+    counting = "count" in request.POST
+    if valid and not counting and not form.counted_as_shown(recipients=audience.recipients):
+        d = form.cleaned_data
+        if (d["counted_topic"], d["counted_call_to_action"]) == (topic, call_to_action):
+            message = _("The segment changed: it now reaches %(n)s people. Check and send again.")
+        else:
+            message = _(
+                "With this topic and kind of mailing it reaches %(n)s people. Check and send again."
+            )
+        form.add_error(None, message % {"n": audience.recipients})
+    if counting or not form.is_valid():
+        counted = {
+            "confirm_count": audience.recipients,
+            "counted_topic": topic,
+            "counted_call_to_action": call_to_action,
+        }
         return render(
             request,
             "organize/segment.html",
             {
                 "segment": segment,
                 "size": selectors.segment_members(segment=segment).count(),
-                "reachable": reachable,
-                "mailing_form": MailingForm(request.POST.dict() | {"confirm_count": reachable})
-                if form.non_field_errors()
+                "reachable": audience.consenting,
+                "audience": audience,
+                "mailing_form": MailingForm(
+                    initial=request.POST.dict() | {"call_to_action": call_to_action} | counted
+                )
+                if counting or form.non_field_errors()
                 else form,
-                "form_errors": form.non_field_errors(),
+                "form_errors": [] if counting else form.non_field_errors(),
                 "mailings": segment.mailings.all(),
                 "can_mail": True,
             },
-            status=400,
+            status=200 if counting else 400,
         )
     mailing = services.mailing_start(
         segment=segment,
         subject=form.cleaned_data["subject"],
         body=form.cleaned_data["body"],
+        topic=topic,
+        call_to_action=call_to_action,
         user=request.user,
     )
     audit_record(
         request=request,
         action=AuditEntry.Action.MAILING,
-        filter={**segment.describe(), "mailing": mailing.pk, "subject": mailing.subject},
+        filter={
+            **segment.describe(),
+            "mailing": mailing.pk,
+            "subject": mailing.subject,
+            "topic": mailing.topic,
+            "call_to_action": mailing.call_to_action,
+        },
         row_count=mailing.recipients_total,
         detail=segment.name,
     )
