@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import folium
-import h3
 from branca.element import MacroElement
 from django.db import connection
 from django.db.models import QuerySet
 from django.templatetags.static import static
 from folium.plugins import HeatMap
 from folium.template import Template
+from h3.api import basic_int as h3_int
 
 from geo.snapshot import h3_parent_sql
 
@@ -26,7 +26,7 @@ HEATMAP_RESOLUTION = 8
 OUTLINES = "vendor/world-atlas/countries-110m.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellCount:
     cell: int
     lat: float
@@ -52,11 +52,8 @@ def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> 
             [resolution, resolution, resolution, *params],
         )
         rows = cursor.fetchall()
-    out = []
-    for cell, count in rows:
-        lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
-        out.append(CellCount(cell=cell, lat=lat, lon=lon, count=count))
-    return out
+    centre = h3_int.cell_to_latlng  # on the integer index: no round trip through strings
+    return [CellCount(cell, *centre(cell), count) for cell, count in rows]
 
 
 def _static(path: str):

@@ -5,6 +5,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geo.geocoding import Precision
@@ -54,7 +55,9 @@ class Supporter(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add, so an import can write a person's own join date in the
+    # INSERT (updating fresh rows afterwards rewrote every index entry a second time).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     # Locality, and the cell the person was snapped to (never the geocoded point).

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -342,7 +342,7 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
         .annotate(email_lower=Lower("email"))
         .filter(email_lower__in=[r.email.lower() for r in rows])
     }
-    new, records, taggings, dated = [], [], [], []
+    new, records, taggings = [], [], []
     for r in rows:
         s = existing.get(r.email.lower())
         if s is None:
@@ -355,6 +355,7 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
                     phone=r.phone,
                     language=r.language,
                     status=Supporter.Status.ACTIVE,
+                    created_at=r.joined_at or now,
                     confirmed_at=r.joined_at or now,
                     **_location_fields(r.location),
                     **{f"consent_{p}": v for p, v in r.consents.items()},
@@ -364,8 +365,6 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
                 _consent_record(sid, p, True, r.consent_source) for p, v in r.consents.items() if v
             ]
             taggings += [Tagging(supporter_id=sid, name=t) for t in r.tags]
-            if r.joined_at:
-                dated.append((sid, r.joined_at))
             outcome.created += 1
             continue
         changed = ["phone", *_location_fields(r.location)]
@@ -390,14 +389,6 @@ def _write_batch(rows: list[Parsed], job: Import | None, rows_done: int, outcome
         taggings += [Tagging(supporter_id=s.pk, name=t) for t in r.tags]
         outcome.updated += 1
     Supporter.objects.bulk_create(new)
-    if dated:
-        # created_at is auto_now_add; an imported join date replaces it in one statement.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE supporters_supporter s SET created_at = v.at"
-                " FROM unnest(%s::uuid[], %s::timestamptz[]) AS v(id, at) WHERE s.id = v.id",
-                [[d[0] for d in dated], [d[1] for d in dated]],
-            )
     ConsentRecord.objects.bulk_create(records)
     ConsentSource.objects.bulk_create(
         ConsentSource(record=r, note=r.note or "(not given)", import_job=job) for r in records
