@@ -27,6 +27,7 @@ from geopy.extra.rate_limiter import RateLimiter
 
 from geo import gazetteer, hexgrid
 from geo.models import GeocodeCache, Place
+from geo.regions import region_name
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,10 @@ def _from_place(place: Place, *, precision: str, source: str, language: str) -> 
 
 
 def place_label(place: Place, language: str = "en") -> str:
-    parts = [place.display_name(language), place.region, place.country_code]
+    name = place.display_name(language)
+    region = region_name(place.region, country_code=place.country_code, language=language)
+    # "Москва, RU", not "Москва, Москва, RU": a federal city is its own region.
+    parts = [name, region if region != name else "", place.country_code]
     return ", ".join(p for p in parts if p)
 
 

@@ -133,7 +133,7 @@ def test_suggestions_are_labelled_in_the_requested_language():
     with pytest.raises(GeocodingError) as raised:
         geocode("Екатиринбург", language="ru")
 
-    assert raised.value.suggestions[0] == "Екатеринбург, Sverdlovsk Oblast, RU"
+    assert raised.value.suggestions[0] == "Екатеринбург, Свердловская область, RU"
 
 
 def test_a_hopeless_query_raises_without_suggestions():

@@ -26,7 +26,9 @@ def test_place_search_names_places_in_the_visitors_language(client):
     results = client.get(PLACES, {"q": "moscow"}, HTTP_ACCEPT_LANGUAGE="ru").json()["results"]
 
     assert results[0]["name"] == "Москва"
-    assert results[0]["label"] == "Москва, Moscow, RU"
+    assert results[0]["label"] == "Москва, RU"  # the city is its own region
+    novosibirsk = client.get(PLACES, {"q": "Новосибирск"}, HTTP_ACCEPT_LANGUAGE="ru").json()
+    assert novosibirsk["results"][0]["label"] == "Новосибирск, Новосибирская область, RU"
 
 
 def test_place_search_offers_near_spellings_up_to_eight(client):
