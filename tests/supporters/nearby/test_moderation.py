@@ -69,17 +69,22 @@ def test_the_workspace_nav_links_to_the_queue_with_how_many_items_wait(activist,
         assert re.search(rf'href="{QUEUE}">Moderation <span class="count-badge"[^>]*>2</span>', nav)
 
 
-def test_accounts_that_may_not_moderate_get_no_link_to_the_queue(django_user_model):
+def _staff_in(django_user_model, role: str, *, is_staff: bool = True) -> Client:
+    """A two-factor verified client of an account in `role`."""
     roles_ensure()
-    user = django_user_model.objects.create_user(username="aggregates-only", password="x")
-    user.groups.add(Group.objects.get(name=ORGANIZER))
+    user = django_user_model.objects.create_user(username=f"{role}-user", is_staff=is_staff)
+    user.groups.add(Group.objects.get(name=role))
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client = Client()
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+    return client
 
+
+def test_accounts_that_may_not_moderate_get_no_link_to_the_queue(django_user_model):
+    client = _staff_in(django_user_model, ORGANIZER, is_staff=False)
     dashboard = client.get("/organize/")
     assert dashboard.status_code == 200
     assert QUEUE not in dashboard.content.decode()
@@ -150,19 +155,6 @@ def test_decisions_are_told_in_the_moderator_language(activist, moderator):
     ]
 
 
-def _staff_in(django_user_model, role: str) -> Client:
-    roles_ensure()
-    user = django_user_model.objects.create_user(username=f"staff-{role}", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 def test_the_queue_names_people_so_a_staff_organizer_may_not_open_it(activist, django_user_model):
     event = _event(activist(name="Host Person"))
     report = _report(activist)
@@ -187,7 +179,7 @@ def test_every_look_at_the_queue_and_the_activity_list_is_audited(activist, djan
     assert coordinator.get(f"{QUEUE}activity/?days=30").status_code == 200
     queue, activity = AuditEntry.objects.order_by("at", "id")
     assert (queue.actor, queue.action, queue.filter, queue.row_count) == (
-        "staff-coordinator",
+        "coordinator-user",
         "view_people",
         {"page": "moderation"},
         2,
