@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import folium
 from branca.element import MacroElement
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.templatetags.static import static
 from folium.plugins import HeatMap
 from folium.template import Template
@@ -40,20 +40,41 @@ def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> 
     Cells finer than `resolution` are counted in their parent; the count happens in SQL
     and Python then touches each cell once, to place its centre.
     """
-    inner, params = queryset.order_by().values("cell").query.sql_with_params()
+    return _placed((cell, n) for cell, n, _ in _count(queryset, None, resolution))
+
+
+def cell_counts_and_subset(
+    queryset: QuerySet, subset: Q, *, resolution: int = HEATMAP_RESOLUTION
+) -> tuple[list[CellCount], list[CellCount]]:
+    """`cell_counts` of `queryset` and of `queryset.filter(subset)`, in one pass over the
+    rows (each list ordered as `cell_counts` orders it)."""
+    rows = _count(queryset, subset, resolution)
+    within = sorted(((cell, m) for cell, _, m in rows if m), key=lambda r: (-r[1], r[0]))
+    return _placed((cell, n) for cell, n, _ in rows), _placed(within)
+
+
+def _count(queryset: QuerySet, subset: Q | None, resolution: int) -> list[tuple[int, int, int]]:
+    """(cell, rows, rows matching `subset`) per cell, largest first."""
+    queryset = queryset.order_by().annotate(
+        in_subset=ExpressionWrapper(subset if subset is not None else Value(True), BooleanField())
+    )
+    inner, params = queryset.values("cell", "in_subset").query.sql_with_params()
     parent = h3_parent_sql("q.cell", "%s")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT CASE WHEN ((q.cell >> 52) & 15) > %s THEN {parent} ELSE q.cell END AS c,
-                   count(*)
+                   count(*), count(*) FILTER (WHERE q.in_subset)
             FROM ({inner}) q GROUP BY 1 ORDER BY 2 DESC, 1
             """,
             [resolution, resolution, resolution, *params],
         )
-        rows = cursor.fetchall()
+        return cursor.fetchall()
+
+
+def _placed(counts) -> list[CellCount]:
     centre = h3_int.cell_to_latlng  # on the integer index: no round trip through strings
-    return [CellCount(cell, *centre(cell), count) for cell, count in rows]
+    return [CellCount(cell, *centre(cell), count) for cell, count in counts]
 
 
 def _static(path: str):

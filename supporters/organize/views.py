@@ -20,7 +20,7 @@ from django.contrib.gis.geos import Point
 from django.core import signing
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -37,7 +37,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from geo import gazetteer
-from geo.heatmap import MapAssets, cell_counts, figure_html, heatmap_figure
+from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
 from geo.hotspots import hotspots_find
 from supporters.models import Purpose, Supporter
 from supporters.organize import charts, exports, roles, selectors, services
@@ -190,18 +190,29 @@ def _filters(request) -> tuple[FilterForm, selectors.SupporterFilter]:
 HOTSPOT_CACHE_SECONDS = 300
 
 
-def _hotspots(request, filters, cells) -> tuple[HotspotForm, list]:
-    """Hotspots of the people a segment made from these filters would hold, named after
-    the nearest locality.
+def _cells(filters, queryset) -> tuple[list, list]:
+    """The heatmap's cells (every status the filters allow) and the hotspots' cells.
 
-    They count as a segment counts (active supporters only, whatever the status filter),
-    so the people "within 3 km" of a meeting point are exactly the "3 km segment" around
-    it. `cells` are the heatmap's (every status the filters allow), reused when they are
-    the same people. Cached for a few minutes by the cells' content, so the dashboard and
-    its map frame (two requests) compute them once, and a new supporter changes the key.
+    Hotspots count as a segment counts (active supporters only, whatever the status
+    filter), so the people "within 3 km" of a meeting point are exactly the "3 km segment"
+    around it. With no status filter those are a subset of the heatmap's rows, counted in
+    the same pass.
     """
-    if filters.status != Supporter.Status.ACTIVE:
-        cells = cell_counts(selectors.segment_population(filters=filters))
+    active = Supporter.Status.ACTIVE
+    if filters.status == active:
+        cells = cell_counts(queryset)
+        return cells, cells
+    if not filters.status:
+        return cell_counts_and_subset(queryset, Q(status=active))
+    return cell_counts(queryset), cell_counts(selectors.segment_population(filters=filters))
+
+
+def _hotspots(request, cells) -> tuple[HotspotForm, list]:
+    """Hotspots of these cells (see _cells), named after the nearest locality.
+
+    Cached for a few minutes by the cells' content, so the dashboard and its map frame
+    (two requests) compute them once, and a new supporter changes the key.
+    """
     form = HotspotForm(request.GET or None)
     params = form.cleaned_data if form.is_bound and form.is_valid() else {}
     eps_km = params.get("eps_km") or 1.0
@@ -227,8 +238,8 @@ def dashboard(request):
     started = time.perf_counter()
     form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
-    cells = cell_counts(queryset)
-    hotspot_form, spots = _hotspots(request, filters, cells)
+    cells, hotspot_cells = _cells(filters, queryset)
+    hotspot_form, spots = _hotspots(request, hotspot_cells)
     context = {
         "form": form,
         "hotspot_form": hotspot_form,
@@ -288,8 +299,8 @@ def heatmap_frame(request):
     """The folium heatmap as its own document, framed by the dashboard."""
     _form, filters = _filters(request)
     queryset = selectors.supporters_filtered(filters=filters)
-    cells = cell_counts(queryset)
-    _hotspot_form, spots = _hotspots(request, filters, cells)
+    cells, hotspot_cells = _cells(filters, queryset)
+    _hotspot_form, spots = _hotspots(request, hotspot_cells)
     centre = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
     fmap = heatmap_figure(
         cells,

@@ -75,3 +75,17 @@ def test_the_heatmap_with_its_assets_and_outlines_stays_well_under_2_mb():
     total = len(html.encode()) + sum(f.stat().st_size for f in files)
     assert outlines < 150_000  # the 1:110m countries
     assert total < 1_000_000, total
+
+
+def test_one_pass_counts_a_queryset_and_its_subset_as_two_passes_would(make_supporter):
+    from django.db.models import Q
+
+    from geo.heatmap import cell_counts, cell_counts_and_subset
+    from supporters.models import Supporter
+
+    for i, (lon, lat) in enumerate([(37.62, 55.75)] * 3 + [(37.70, 55.80)] * 2 + [(82.92, 55.03)]):
+        make_supporter(lon=lon, lat=lat, status="pending" if i % 2 else "active")
+    people = Supporter.objects.all()
+    both = cell_counts_and_subset(people, Q(status="active"))
+    assert both == (cell_counts(people), cell_counts(people.filter(status="active")))
+    assert [c.count for c in both[0]] == [3, 2, 1] and sum(c.count for c in both[1]) == 3
