@@ -116,6 +116,22 @@ class SegmentForm(forms.Form):
             }
         )
 
+    def segment_fields(self) -> dict:
+        """The segment the valid form describes, as the fields of a Segment."""
+        d = self.cleaned_data
+        return {
+            "name": d.get("name") or "",
+            "area": d["area"],
+            "centre": d["centre"],
+            "radius_km": d["radius_km"] if d["centre"] else None,
+            "tags": d["tag_list"],
+            "purpose": d["purpose"],
+            "country_code": d["country"],
+            "region": d["region"],
+            "joined_from": d["joined_from"],
+            "joined_to": d["joined_to"],
+        }
+
     def clean_country(self):
         return _clean_country(self.cleaned_data["country"])
 

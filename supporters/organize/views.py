@@ -350,19 +350,7 @@ def growth_svg(request):
 
 
 def _segment_from_form(form: SegmentForm) -> Segment:
-    d = form.cleaned_data
-    return Segment(
-        name=d.get("name") or "",
-        area=d["area"],
-        centre=d["centre"],
-        radius_km=d["radius_km"] if d["centre"] else None,
-        tags=d["tag_list"],
-        purpose=d["purpose"],
-        country_code=d["country"],
-        region=d["region"],
-        joined_from=d["joined_from"],
-        joined_to=d["joined_to"],
-    )
+    return Segment(**form.segment_fields())
 
 
 @require_POST
@@ -390,20 +378,7 @@ def segment_create(request):
     form = SegmentForm(request.POST)
     if not form.is_valid():
         return render(request, "organize/segment_invalid.html", {"form": form}, status=400)
-    d = form.cleaned_data
-    segment = services.segment_create(
-        user=request.user,
-        name=d["name"],
-        area=d["area"],
-        centre=d["centre"],
-        radius_km=d["radius_km"],
-        tags=d["tag_list"],
-        purpose=d["purpose"],
-        country_code=d["country"],
-        region=d["region"],
-        joined_from=d["joined_from"],
-        joined_to=d["joined_to"],
-    )
+    segment = services.segment_create(user=request.user, **form.segment_fields())
     return redirect("organize:segment", pk=segment.pk)
 
 
