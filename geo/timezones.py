@@ -11,23 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import connection
+
+from geo.nearest import places_nearest
+
+# Half the Earth's circumference: no point is farther than this from the nearest place.
+ANYWHERE_KM = 20_040
 
 
 def timezone_at(point: Point) -> str:
     """The IANA name of the time zone at `point` (TIME_ZONE when the gazetteer has none)."""
-    with connection.cursor() as cursor:
-        # An index-assisted nearest-neighbour search (`<->` on geography).
-        cursor.execute(
-            """
-            SELECT timezone FROM geo_place WHERE timezone <> ''
-            ORDER BY point <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography
-            LIMIT 1
-            """,
-            [point.x, point.y],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else settings.TIME_ZONE
+    (place,) = places_nearest([(point.x, point.y)], within_km=ANYWHERE_KM)
+    return place.timezone if place is not None and place.timezone else settings.TIME_ZONE
 
 
 def validate_timezone(name: str) -> None:
