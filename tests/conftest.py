@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.test import Client
 
 from geo import hexgrid
 from geo.geocoding import Location, Precision
@@ -117,3 +118,15 @@ def run_worker(transactional_db):
             )
 
     return run
+
+
+def verified_client(user, device) -> Client:
+    """A test client logged in as `user`, past the second step with `device`."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -5,10 +5,12 @@ import re
 import h3
 import pytest
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from geo import hexgrid
 from supporters.models import OutboxMessage
 from supporters.nearby.views import SESSION_KEY
+from tests.conftest import verified_client
 
 MOSCOW = (37.62, 55.75)
 
@@ -63,20 +65,13 @@ def link_in(body: str, fragment: str) -> str:
 
 
 @pytest.fixture
-def moderator(db, django_user_model, settings):
+def moderator(db, django_user_model):
     """A staff client, two-factor verified when the organizer workspace asks for it."""
     user = django_user_model.objects.create_user(
         username="moderator", password="pw-Mod-2026!", is_staff=True, is_superuser=True
     )
-    client = Client()
-    client.force_login(user)
-    if "django_otp" in settings.INSTALLED_APPS:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+    client = verified_client(
+        user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    )
     client.user = user
     return client

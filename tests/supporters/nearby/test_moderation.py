@@ -9,13 +9,13 @@ from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 from django.test import Client
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from supporters.nearby import services
 from supporters.nearby.models import Introduction
 from supporters.organize.models import AuditEntry
 from supporters.organize.roles import COORDINATOR, ORGANIZER, roles_ensure
+from tests.conftest import verified_client
 
 from .conftest import MOSCOW
 
@@ -74,13 +74,7 @@ def _staff_in(django_user_model, role: str, *, is_staff: bool = True) -> Client:
     roles_ensure()
     user = django_user_model.objects.create_user(username=f"{role}-user", is_staff=is_staff)
     user.groups.add(Group.objects.get(name=role))
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return verified_client(user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True))
 
 
 def test_accounts_that_may_not_moderate_get_no_link_to_the_queue(django_user_model):

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import verified_client
 
 
 @pytest.fixture(autouse=True)
@@ -30,15 +30,6 @@ def make_staff(db, django_user_model):
         return user, device
 
     return make
-
-
-def verified_client(user, device) -> Client:
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 @pytest.fixture
