@@ -1,18 +1,40 @@
 """Fixtures for nearby: activists placed in real cells, signed-in clients, mail helpers."""
 
 import re
+from datetime import timedelta
 
 import h3
 import pytest
+from django.contrib.gis.geos import Point
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from geo import hexgrid
 from supporters.models import OutboxMessage
+from supporters.nearby.services import EventDraft
 from supporters.nearby.views import SESSION_KEY
 from tests.conftest import verified_client
 
 MOSCOW = (37.62, 55.75)
+
+
+def event_draft(**fields) -> EventDraft:
+    """An event three days ahead, two hours long, at a Moscow venue; `fields` replace any
+    part of it (an `ends_at` not given stays two hours after `starts_at`)."""
+    start = fields.pop("starts_at", timezone.now() + timedelta(days=3))
+    return EventDraft(
+        **{
+            "title": "Tree planting",
+            "description": "Spades provided.",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=2),
+            "venue_name": "School No. 5 yard",
+            "venue": Point(*MOSCOW, srid=4326),
+            "radius_km": 5,
+        }
+        | fields
+    )
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 from supporters.nearby import services
 from supporters.nearby.models import Activity, Event
 
-from .conftest import MOSCOW, mails
+from .conftest import MOSCOW, event_draft, mails
 
 NOVOSIBIRSK = (82.92, 55.03)
 BERLIN = (13.40, 52.52)
@@ -148,14 +148,10 @@ def test_the_start_must_be_in_the_future_at_the_venue(activist, signed_in):
 
 @pytest.mark.django_db
 def test_a_draft_without_a_zone_gets_its_venues(activist):
-    start = timezone.now() + timedelta(days=2)
     event = services.event_propose(
         host=activist(),
-        draft=services.EventDraft(
-            title="Tree planting",
-            description="Spades provided.",
-            starts_at=start,
-            ends_at=start + timedelta(hours=2),
+        draft=event_draft(
+            starts_at=timezone.now() + timedelta(days=2),
             venue_name="Yard",
             venue=Point(*NOVOSIBIRSK, srid=4326),
             radius_km=3,
@@ -176,11 +172,9 @@ def test_the_migration_reads_earlier_events_times_again_at_their_venue(activist,
     typed = datetime(day.year, day.month, day.day, 11, tzinfo=UTC)
     event = services.event_propose(
         host=activist(),
-        draft=services.EventDraft(
+        draft=event_draft(
             title="Old event",
-            description="x",
             starts_at=typed,
-            ends_at=typed + timedelta(hours=2),
             venue_name="Square",
             venue=Point(*NOVOSIBIRSK, srid=4326),
             radius_km=3,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from supporters.nearby import selectors, services
 from supporters.nearby.models import Activity, Event, Rsvp
 
-from .conftest import MOSCOW, link_in, mails
+from .conftest import MOSCOW, event_draft, link_in, mails
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -40,20 +40,10 @@ def _propose(client, *, title="Субботник в парке", radius=5, pin=
 
 
 def _event_at(host, *, days=3, radius=5, approve_by=None):
-    from django.contrib.gis.geos import Point
 
     start, end = _when(days)
     event = services.event_propose(
-        host=host,
-        draft=services.EventDraft(
-            title="Tree planting",
-            description="Spades provided.",
-            starts_at=start,
-            ends_at=end,
-            venue_name="School No. 5 yard",
-            venue=Point(*MOSCOW, srid=4326),
-            radius_km=radius,
-        ),
+        host=host, draft=event_draft(starts_at=start, ends_at=end, radius_km=radius)
     )
     if approve_by is not None:
         services.event_review(event=event, approve=True, reviewer=approve_by)

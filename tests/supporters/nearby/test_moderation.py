@@ -2,13 +2,10 @@
 decision says it did."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.contrib.gis.geos import Point
 from django.test import Client
-from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from supporters.nearby import services
@@ -17,7 +14,7 @@ from supporters.organize.models import AuditEntry
 from supporters.organize.roles import COORDINATOR, ORGANIZER, roles_ensure
 from tests.conftest import verified_client
 
-from .conftest import MOSCOW
+from .conftest import MOSCOW, event_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +22,7 @@ QUEUE = "/organize/moderation/"
 
 
 def _event(host, *, title="Tree planting", radius=5):
-    start = timezone.now() + timedelta(days=3)
-    return services.event_propose(
-        host=host,
-        draft=services.EventDraft(
-            title=title,
-            description="Spades provided.",
-            starts_at=start,
-            ends_at=start + timedelta(hours=2),
-            venue_name="School No. 5 yard",
-            venue=Point(*MOSCOW, srid=4326),
-            radius_km=radius,
-        ),
-    )
+    return services.event_propose(host=host, draft=event_draft(title=title, radius_km=radius))
 
 
 def _report(activist, *, sender_name="Spam Sender"):
