@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from supporters import tokens
+from supporters import links
 
 
 def absolute(path: str) -> str:
@@ -13,11 +13,11 @@ def absolute(path: str) -> str:
 
 
 def manage_url(supporter) -> str:
-    return absolute(reverse("supporters:manage", args=[tokens.manage_token(supporter.pk)]))
+    return absolute(reverse("supporters:manage", args=[links.MANAGE.make(supporter.pk)]))
 
 
 def confirm_url(supporter) -> str:
-    return absolute(reverse("supporters:confirm", args=[tokens.confirm_token(supporter.pk)]))
+    return absolute(reverse("supporters:confirm", args=[links.CONFIRM.make(supporter.pk)]))
 
 
 def render(template: str, *, language: str, context: dict) -> tuple[str, str]:

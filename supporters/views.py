@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from supporters import selectors, services, tokens
+from supporters import links, selectors, services
 from supporters.forms import (
     ConsentsForm,
     CoordinatesOutOfRange,
@@ -41,10 +41,6 @@ def _limited(request, exc: RateLimited):
         {"title": _("Please wait"), "message": exc.message},
         status=429,
     )
-
-
-def _bad_link(request, exc: tokens.LinkError):
-    return render(request, "supporters/link_invalid.html", {"expired": exc.expired}, status=400)
 
 
 @require_GET
@@ -98,12 +94,10 @@ def join_done(request):
 
 
 @require_http_methods(["GET", "POST"])
+@links.link_view()
 def confirm(request, token: str):
     # GET shows a button and POST confirms, so mail scanners that open links don't confirm.
-    try:
-        supporter = get_object_or_404(Supporter, pk=tokens.confirm_token_read(token))
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = get_object_or_404(Supporter, pk=links.CONFIRM.read(token))
     if request.method == "POST":
         supporter = services.supporter_confirm(supporter=supporter)
         return render(request, "supporters/confirmed.html", {"supporter": supporter})
@@ -116,7 +110,7 @@ def _back_to_manage(token: str, saved: str):
 
 def _managed(token: str) -> Supporter:
     """The supporter a manage link belongs to; LinkError if forged or old, 404 if erased."""
-    return get_object_or_404(Supporter, pk=tokens.manage_token_read(token))
+    return get_object_or_404(Supporter, pk=links.MANAGE.read(token))
 
 
 def _manage_page(request, supporter, token, *, status=200, **forms):
@@ -144,20 +138,16 @@ def _manage_page(request, supporter, token, *, status=200, **forms):
 
 
 @require_GET
+@links.link_view()
 def manage(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     return _manage_page(request, supporter, token)
 
 
 @require_POST
+@links.link_view()
 def manage_consents(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     form = ConsentsForm(request.POST)
     if not form.is_valid():
         return _manage_page(request, supporter, token, status=400, consents_form=form)
@@ -168,11 +158,9 @@ def manage_consents(request, token: str):
 
 
 @require_POST
+@links.link_view()
 def manage_profile(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     form = ProfileForm(request.POST)
     if not form.is_valid():
         return _manage_page(request, supporter, token, status=400, profile_form=form)
@@ -188,11 +176,9 @@ def manage_profile(request, token: str):
 
 
 @require_POST
+@links.link_view()
 def manage_location(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     form = LocationFields(request.POST, language=_language())
     try:
         valid = form.is_valid()
@@ -208,11 +194,9 @@ def manage_location(request, token: str):
 
 
 @require_GET
+@links.link_view()
 def manage_export(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     response = JsonResponse(
         selectors.supporter_data_export(supporter=supporter), json_dumps_params={"indent": 2}
     )
@@ -221,11 +205,9 @@ def manage_export(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@links.link_view()
 def manage_delete(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     if request.method == "POST":
         services.supporter_erase(supporter=supporter)
         return render(request, "supporters/erased.html")
@@ -235,11 +217,9 @@ def manage_delete(request, token: str):
 
 
 @require_POST
+@links.link_view()
 def manage_unsubscribe(request, token: str):
-    try:
-        supporter = _managed(token)
-    except tokens.LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = _managed(token)
     services.supporter_unsubscribe(supporter=supporter, source=ConsentRecord.Source.MANAGE_PAGE)
     return _back_to_manage(token, "unsubscribed")
 

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from geo import bands
 from geo.timezones import timezone_at
+from supporters.links import INTRODUCTION, RSVP, SIGN_IN, LinkError
 from supporters.models import Supporter
-from supporters.nearby import selectors, tokens
+from supporters.nearby import selectors
 from supporters.nearby.mail import absolute, nearby_message_queue
 from supporters.nearby.models import (
     Activity,
@@ -27,7 +28,6 @@ from supporters.nearby.models import (
     SignInLink,
 )
 from supporters.ratelimit import RateLimited, ratelimit_hit
-from supporters.tokens import LinkError
 
 
 class NearbyError(Exception):
@@ -63,7 +63,7 @@ def sign_in_link_send(*, email: str) -> None:
         kind="sign_in",
         template="sign_in",
         context={
-            "url": absolute(reverse("nearby:sign_in", args=[tokens.sign_in_token(link.pk)])),
+            "url": absolute(reverse("nearby:sign_in", args=[SIGN_IN.make(link.pk)])),
             "minutes": settings.SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES,
         },
     )
@@ -72,7 +72,7 @@ def sign_in_link_send(*, email: str) -> None:
 @transaction.atomic
 def sign_in_link_use(*, token: str) -> Supporter:
     """The active supporter a sign-in link is for; the link works once (LinkError after)."""
-    link_id = tokens.sign_in_token_read(token)
+    link_id = SIGN_IN.read(token)
     used = SignInLink.objects.filter(
         pk=link_id, used_at__isnull=True, supporter__status=Supporter.Status.ACTIVE
     ).update(used_at=timezone.now())
@@ -177,7 +177,7 @@ def introduction_request(
 
 
 def _answer_url(intro: Introduction) -> str:
-    return absolute(reverse("nearby:introduction", args=[tokens.introduction_token(intro.pk)]))
+    return absolute(reverse("nearby:introduction", args=[INTRODUCTION.make(intro.pk)]))
 
 
 def _locked_pending(introduction: Introduction) -> Introduction | None:
@@ -353,7 +353,7 @@ def _event_url(event: Event) -> str:
 
 
 def _rsvp_url(rsvp: Rsvp) -> str:
-    return absolute(reverse("events:rsvp", args=[tokens.rsvp_token(rsvp.pk)]))
+    return absolute(reverse("events:rsvp", args=[RSVP.make(rsvp.pk)]))
 
 
 @transaction.atomic

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo.bands import Band
+from supporters import links
 from supporters.models import Supporter
-from supporters.nearby import selectors, services, tokens
+from supporters.nearby import selectors, services
 from supporters.nearby.forms import (
     AttendanceForm,
     EventForm,
@@ -34,7 +35,6 @@ from supporters.organize.audit import audit_record
 from supporters.organize.models import AuditEntry
 from supporters.organize.roles import VIEW_PEOPLE, permission_required
 from supporters.ratelimit import RateLimited, client_ip, client_key, ratelimit_hit
-from supporters.tokens import LinkError
 
 SESSION_KEY = "nearby_supporter"
 
@@ -61,8 +61,8 @@ def _refused(request, exc: services.NearbyError):
     )
 
 
-def _bad_link(request, exc: LinkError):
-    return render(request, "nearby/link_invalid.html", {"expired": exc.expired}, status=400)
+# Views opened from a nearby mail: a broken link leads back to asking for a new sign-in.
+nearby_link_view = links.link_view("nearby/link_invalid.html")
 
 
 def signed_in_activist(request) -> Supporter | None:
@@ -137,19 +137,14 @@ def sign_in_request(request):
 
 
 @require_http_methods(["GET", "POST"])
+@nearby_link_view
 def sign_in(request, token: str):
     # GET shows a button and POST signs in, so a mail scanner opening the link does not
     # use it up.
     if request.method == "GET":
-        try:
-            tokens.sign_in_token_read(token)
-        except LinkError as exc:
-            return _bad_link(request, exc)
+        links.SIGN_IN.read(token)
         return render(request, "nearby/sign_in_confirm.html", {"token": token})
-    try:
-        supporter = services.sign_in_link_use(token=token)
-    except LinkError as exc:
-        return _bad_link(request, exc)
+    supporter = services.sign_in_link_use(token=token)
     request.session.cycle_key()
     request.session[SESSION_KEY] = str(supporter.pk)
     return redirect("nearby:home")
@@ -189,19 +184,17 @@ def introduction_request(request, activist):
 
 
 def _introduction(token: str) -> Introduction:
-    pk = tokens.introduction_token_read(token)
+    pk = links.INTRODUCTION.read(token)
     return get_object_or_404(
         Introduction.objects.select_related("request__requester", "candidate"), pk=pk
     )
 
 
 @require_http_methods(["GET", "POST"])
+@nearby_link_view
 def introduction(request, token: str):
     """The page a candidate reaches from the email: accept, decline, block."""
-    try:
-        intro = _introduction(token)
-    except LinkError as exc:
-        return _bad_link(request, exc)
+    intro = _introduction(token)
     done = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -230,11 +223,9 @@ def introduction(request, token: str):
 
 
 @require_POST
+@nearby_link_view
 def introduction_report(request, token: str):
-    try:
-        intro = _introduction(token)
-    except LinkError as exc:
-        return _bad_link(request, exc)
+    intro = _introduction(token)
     form = ReportForm(request.POST)
     if not form.is_valid():
         return _refused(request, services.NearbyError(_("The note is too long.")))
@@ -344,13 +335,12 @@ def event_rsvp_signed_in(request, activist, pk):
 
 
 @require_http_methods(["GET", "POST"])
+@nearby_link_view
 def rsvp(request, token: str):
     """RSVP from the invitation's signed link (GET shows the choice, POST records it)."""
-    try:
-        pk = tokens.rsvp_token_read(token)
-    except LinkError as exc:
-        return _bad_link(request, exc)
-    rsvp = get_object_or_404(Rsvp.objects.select_related("event", "supporter"), pk=pk)
+    rsvp = get_object_or_404(
+        Rsvp.objects.select_related("event", "supporter"), pk=links.RSVP.read(token)
+    )
     if rsvp.event.status != Event.Status.APPROVED:
         raise Http404
     saved = False

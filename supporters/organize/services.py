@@ -4,32 +4,21 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.gis.geos import Point, Polygon
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from supporters.links import UNSUBSCRIBE
 from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
 from supporters.organize.models import Mailing, MailingRecipient, Segment
 from supporters.organize.selectors import segment_members
 from supporters.services import consent_set
 
-_UNSUBSCRIBE = "sosedi.organize.unsubscribe"
-
-
-def unsubscribe_token(supporter_id) -> str:
-    """A link that withdraws email-update consent; it never expires (old mail keeps working)."""
-    return signing.Signer(salt=_UNSUBSCRIBE).sign(str(supporter_id))
-
-
-def unsubscribe_token_read(token: str) -> str:
-    """The supporter id in a token; raises signing.BadSignature if forged."""
-    return signing.Signer(salt=_UNSUBSCRIBE).unsign(token)
-
 
 def unsubscribe_url(supporter_id) -> str:
-    path = reverse("organize:unsubscribe", args=[unsubscribe_token(supporter_id)])
+    """A link that withdraws email-update consent; it never expires (old mail keeps working)."""
+    path = reverse("organize:unsubscribe", args=[UNSUBSCRIBE.make(supporter_id)])
     return settings.SITE_URL + path
 
 

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.gis.geos import Point
-from django.core import signing
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -39,6 +38,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from geo import gazetteer
 from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
 from geo.hotspots import hotspots_find
+from supporters import links
 from supporters.models import Purpose, Supporter
 from supporters.organize import charts, exports, roles, selectors, services
 from supporters.organize.audit import audit_record
@@ -597,8 +597,8 @@ def mailing_progress(request, pk: int):
 def unsubscribe(request, token: str):
     """GET shows a button (link scanners open links); POST withdraws email updates."""
     try:
-        supporter_id = services.unsubscribe_token_read(token)
-    except signing.BadSignature as exc:
+        supporter_id = links.UNSUBSCRIBE.read(token)
+    except links.LinkError as exc:
         raise Http404 from exc
     supporter = Supporter.objects.filter(pk=supporter_id).first()
     if request.method == "POST":

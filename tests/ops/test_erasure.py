@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from geo.snapshot_models import MapSnapshot, PublicCell
-from supporters import tokens
+from supporters import links
 from supporters.models import Supporter
 from supporters.services import supporter_relocate
 from tests.conftest import location_at
@@ -102,7 +102,7 @@ def test_erasure_leaves_no_row_pointing_at_the_person_nor_any_detail_of_theirs(
     for detail in (EMAIL, NAME, PHONE, str(me.pk)):
         assert columns_holding(detail), f"{detail} was never stored: the test proves nothing"
 
-    response = client.post(f"/manage/{tokens.manage_token(me.pk)}/delete/")
+    response = client.post(f"/manage/{links.MANAGE.make(me.pk)}/delete/")
     assert response.status_code == 200
 
     assert not Supporter.objects.filter(pk=me.pk).exists()
@@ -119,7 +119,7 @@ def test_the_next_snapshot_no_longer_counts_an_erased_person(client, neighbours,
     shown = PublicCell.objects.filter(snapshot=first)
     assert shown.exists(), "five people in one cell reach k = 5 and are shown"
 
-    client.post(f"/manage/{tokens.manage_token(me.pk)}/delete/")
+    client.post(f"/manage/{links.MANAGE.make(me.pk)}/delete/")
     # Until the next rebuild the public map is the old snapshot (never live, by design).
     assert MapSnapshot.objects.order_by("-version").first() == first
 

@@ -6,7 +6,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from supporters import tokens
+from supporters import links
 from supporters.models import OutboxMessage, Supporter
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def _without_csrf(html: bytes) -> bytes:
 
 def test_confirm_link_shows_a_button_and_confirming_activates_once(client, make_supporter):
     supporter = make_supporter(status=Supporter.Status.PENDING)
-    url = reverse("supporters:confirm", args=[tokens.confirm_token(supporter.pk)])
+    url = reverse("supporters:confirm", args=[links.CONFIRM.make(supporter.pk)])
 
     page = client.get(url)
     assert page.status_code == 200
@@ -37,7 +37,7 @@ def test_the_confirmed_page_leads_on_to_the_map_nearby_and_my_data(client, make_
         status=Supporter.Status.PENDING, consents=["introductions", "event_invitations"]
     )
     page = client.post(
-        reverse("supporters:confirm", args=[tokens.confirm_token(activist.pk)])
+        reverse("supporters:confirm", args=[links.CONFIRM.make(activist.pk)])
     ).content.decode()
     for name in ["public_map:map", "nearby:home", "events:list", "supporters:manage_request"]:
         assert f'href="{reverse(name)}"' in page, name
@@ -47,7 +47,7 @@ def test_the_confirmed_page_leads_on_to_the_map_nearby_and_my_data(client, make_
 
     quiet = make_supporter(status=Supporter.Status.PENDING, consents=["public_map"])
     page = client.post(
-        reverse("supporters:confirm", args=[tokens.confirm_token(quiet.pk)])
+        reverse("supporters:confirm", args=[links.CONFIRM.make(quiet.pk)])
     ).content.decode()
     assert f'href="{reverse("public_map:map")}"' in page
     assert f'href="{reverse("supporters:manage_request")}"' in page
@@ -56,7 +56,7 @@ def test_the_confirmed_page_leads_on_to_the_map_nearby_and_my_data(client, make_
 
 def test_an_expired_confirm_link_gives_a_friendly_page(client, make_supporter, settings):
     supporter = make_supporter(status=Supporter.Status.PENDING)
-    token = tokens.confirm_token(supporter.pk)
+    token = links.CONFIRM.make(supporter.pk)
     settings.SOSEDI_CONFIRM_LINK_MAX_AGE = -1
 
     response = client.post(reverse("supporters:confirm", args=[token]))
@@ -83,8 +83,8 @@ def test_forged_or_mangled_links_give_a_friendly_page_not_a_500(client, token):
 
 def test_a_manage_link_cannot_confirm_and_a_confirm_link_cannot_manage(client, make_supporter):
     supporter = make_supporter(status=Supporter.Status.PENDING)
-    manage = tokens.manage_token(supporter.pk)
-    confirm = tokens.confirm_token(supporter.pk)
+    manage = links.MANAGE.make(supporter.pk)
+    confirm = links.CONFIRM.make(supporter.pk)
     assert client.post(reverse("supporters:confirm", args=[manage])).status_code == 400
     assert client.get(reverse("supporters:manage", args=[confirm])).status_code == 400
 
@@ -93,7 +93,7 @@ def test_a_link_of_an_erased_supporter_is_not_found(client, make_supporter):
     from supporters.services import supporter_erase
 
     supporter = make_supporter()
-    token = tokens.manage_token(supporter.pk)
+    token = links.MANAGE.make(supporter.pk)
     supporter_erase(supporter=supporter)
     assert client.get(reverse("supporters:manage", args=[token])).status_code == 404
 

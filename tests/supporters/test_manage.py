@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from supporters import tokens
+from supporters import links
 from supporters.models import ConsentRecord, OutboxMessage, RateLimitEvent, Supporter
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def _checked(page: str, name: str) -> bool:
 
 
 def url(name, supporter):
-    return reverse(f"supporters:{name}", args=[tokens.manage_token(supporter.pk)])
+    return reverse(f"supporters:{name}", args=[links.MANAGE.make(supporter.pk)])
 
 
 def test_the_manage_page_shows_my_data_and_current_consents(client, make_supporter):

@@ -4,7 +4,7 @@ go at once, and so does mail that gave their address to someone else."""
 import pytest
 from django.db import connection
 
-from supporters import tokens
+from supporters import links
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby import services
 from supporters.nearby.models import (
@@ -76,7 +76,7 @@ def test_erasure_removes_introductions_rsvps_and_disclosures_at_once(
     )
     SignInLink.objects.create(supporter=me)
 
-    assert client.post(f"/manage/{tokens.manage_token(me.pk)}/delete/").status_code == 200
+    assert client.post(f"/manage/{links.MANAGE.make(me.pk)}/delete/").status_code == 200
 
     assert not Supporter.objects.filter(pk=me.pk).exists()
     assert not IntroductionRequest.objects.filter(requester_id=me.pk).exists()

@@ -293,10 +293,10 @@ def test_a_person_receives_at_most_two_introduction_emails_a_week(activist, sign
 
 @pytest.mark.django_db
 def test_home_location_changes_are_limited_so_a_probe_cannot_wander(client, activist, settings):
-    from supporters import tokens
+    from supporters import links
 
     me = _in_cell(activist, HERE)
-    url = f"/manage/{tokens.manage_token(me.pk)}/location/"
+    url = f"/manage/{links.MANAGE.make(me.pk)}/location/"
     codes = [
         client.post(url, {"location_text": c}).status_code
         for c in ["Тверь", "Казань", "Омск", "Сочи"]

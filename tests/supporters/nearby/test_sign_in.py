@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core import signing
 
-from supporters.nearby import tokens
+from supporters import links
 from supporters.nearby.models import SignInLink
 
 from .conftest import link_in, mails
@@ -56,7 +56,7 @@ def test_an_old_link_has_expired(client, activist, settings, monkeypatch):
     link = SignInLink.objects.create(supporter=me)
     past = time.time() - settings.SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES * 60 - 5
     monkeypatch.setattr(signing.time, "time", lambda: past)
-    token = tokens.sign_in_token(link.pk)
+    token = links.SIGN_IN.make(link.pk)
     monkeypatch.undo()
     response = client.post(f"/nearby/sign-in/{token}/")
     assert response.status_code == 400

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from supporters import links
 from supporters.models import OutboxMessage, Supporter
 from supporters.organize import services
 from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
@@ -106,7 +107,7 @@ def test_a_segment_that_changed_since_the_page_was_shown_is_not_sent(segment_wit
 @pytest.mark.django_db
 def test_one_click_unsubscribe_withdraws_email_updates_only(make_supporter):
     person = make_supporter(consents=["email_updates", "public_map"])
-    token = services.unsubscribe_token(person.pk)
+    token = links.UNSUBSCRIBE.make(person.pk)
     url = reverse("organize:unsubscribe", args=[token])
     client = Client(enforce_csrf_checks=True)  # mail clients send no CSRF token
     assert client.get(url).status_code == 200
