@@ -21,9 +21,11 @@ def confirm_url(supporter) -> str:
 
 
 def render(template: str, *, language: str, context: dict) -> tuple[str, str]:
-    """(subject, body) from templates/supporters/email/<template>.txt, first line the subject."""
+    """(subject, body) from templates/<folder>/email/<name>.txt for `template`
+    "<folder>/<name>", first line the subject."""
+    folder, name = template.split("/")
     context = {"manage_link_days": settings.SOSEDI_MANAGE_LINK_MAX_AGE // 86400, **context}
     with translation.override(language):
-        text = render_to_string(f"supporters/email/{template}.txt", context)
+        text = render_to_string(f"{folder}/email/{name}.txt", context)
     subject, _, body = text.strip().partition("\n")
     return subject.strip(), body.strip() + "\n"

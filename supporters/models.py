@@ -155,6 +155,11 @@ class OutboxMessage(models.Model):
     supporter = models.ForeignKey(
         Supporter, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )
+    # The person whose name and address this mail gives its recipient (an accepted
+    # introduction, a request to be introduced): erasing them erases the mail, queued or sent.
+    discloses = models.ForeignKey(
+        Supporter, null=True, blank=True, on_delete=models.CASCADE, related_name="disclosed_in"
+    )
     kind = models.CharField(max_length=40)
     to_email = models.EmailField(max_length=254)
     subject = models.CharField(max_length=300)

@@ -25,22 +25,32 @@ class Preferences:
 
 def message_queue(
     *,
-    to_email: str,
+    supporter: Supporter | None,
     kind: str,
     template: str,
-    language: str,
     context: dict,
-    supporter: Supporter | None = None,
+    to_email: str = "",
+    language: str = "",
+    discloses: Supporter | None = None,
     headers: dict | None = None,
 ) -> OutboxMessage:
-    """Store an email in the outbox and queue its delivery in the same transaction."""
+    """Store an email in the outbox and queue its delivery in the same transaction.
+
+    `template` is "<folder>/<name>", rendered from templates/<folder>/email/<name>.txt in
+    the recipient's language (`recipient` in its context); address and language are the
+    supporter's unless given. `discloses` is whoever the mail names to the recipient.
+    """
     from supporters.tasks import deliver_message
 
-    subject, body = emails.render(template, language=language, context=context)
+    language = language or supporter.language
+    subject, body = emails.render(
+        template, language=language, context={"recipient": supporter, **context}
+    )
     message = OutboxMessage.objects.create(
         supporter=supporter,
+        discloses=discloses,
         kind=kind,
-        to_email=to_email,
+        to_email=to_email or supporter.email,
         subject=subject,
         body_text=body,
         headers=headers or {},
@@ -88,10 +98,8 @@ def supporter_sign_up(
         else:
             message_queue(
                 supporter=existing,
-                to_email=existing.email,
                 kind="already_registered",
-                template="already_registered",
-                language=existing.language,
+                template="supporters/already_registered",
                 context={"supporter": existing, "manage_url": emails.manage_url(existing)},
             )
         return existing
@@ -131,10 +139,8 @@ def supporter_sign_up(
 def _queue_confirmation(supporter: Supporter) -> None:
     message_queue(
         supporter=supporter,
-        to_email=supporter.email,
         kind="confirm",
-        template="confirm",
-        language=supporter.language,
+        template="supporters/confirm",
         context={
             "supporter": supporter,
             "confirm_url": emails.confirm_url(supporter),
@@ -154,10 +160,8 @@ def supporter_confirm(*, supporter: Supporter) -> Supporter:
     supporter.save(update_fields=["status", "confirmed_at"])
     message_queue(
         supporter=supporter,
-        to_email=supporter.email,
         kind="welcome",
-        template="welcome",
-        language=supporter.language,
+        template="supporters/welcome",
         context={"supporter": supporter, "manage_url": emails.manage_url(supporter)},
     )
     return supporter
@@ -257,7 +261,13 @@ def outbox_requeue(*, messages: Iterable[OutboxMessage]) -> int:
 
 @transaction.atomic
 def supporter_erase(*, supporter: Supporter) -> None:
-    """Delete the person and every row about them, now (consents, mail, and what cascades)."""
+    """Delete the person and every row about them, now, and nobody else's.
+
+    What keys on the person goes by its foreign key's cascade: consents, their mail and the
+    mail that named them to someone else (OutboxMessage.discloses), introductions, blocks,
+    reports, events, RSVPs, activity, sign-in links. The rest is deleted here.
+    """
+    # Mail to their address that no row ties to them (queued before they were a supporter).
     OutboxMessage.objects.filter(to_email__iexact=supporter.email).delete()
     # Limits counted under the person's id (home moves): no longer about anyone once erased.
     RateLimitEvent.objects.filter(key=str(supporter.pk)).delete()
@@ -271,9 +281,7 @@ def manage_link_send(*, email: str) -> None:
         return
     message_queue(
         supporter=supporter,
-        to_email=supporter.email,
         kind="manage_link",
-        template="manage_link",
-        language=supporter.language,
+        template="supporters/manage_link",
         context={"supporter": supporter, "manage_url": emails.manage_url(supporter)},
     )

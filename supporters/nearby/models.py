@@ -291,7 +291,3 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["kind", "occurred_at"], name="activity_kind_time"),
         ]
-
-
-# Connects the erasure hook that removes mail disclosing an erased person's address.
-from supporters.nearby import mail as _mail  # noqa: E402,F401

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from geo import bands
 from geo.timezones import timezone_at
+from supporters.emails import absolute
 from supporters.links import INTRODUCTION, RSVP, SIGN_IN, LinkError
 from supporters.models import Supporter
 from supporters.nearby import selectors
-from supporters.nearby.mail import absolute, nearby_message_queue
 from supporters.nearby.models import (
     Activity,
     Block,
@@ -28,6 +28,7 @@ from supporters.nearby.models import (
     SignInLink,
 )
 from supporters.ratelimit import RateLimited, ratelimit_hit
+from supporters.services import message_queue
 
 
 class NearbyError(Exception):
@@ -58,10 +59,10 @@ def sign_in_link_send(*, email: str) -> None:
         message=_("We have sent you several sign-in links in the last hour. Use the newest one."),
     )
     link = SignInLink.objects.create(supporter=supporter)
-    nearby_message_queue(
+    message_queue(
         supporter=supporter,
-        kind="sign_in",
-        template="sign_in",
+        kind="nearby_sign_in",
+        template="nearby/sign_in",
         context={
             "url": absolute(reverse("nearby:sign_in", args=[SIGN_IN.make(link.pk)])),
             "minutes": settings.SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES,
@@ -161,10 +162,11 @@ def introduction_request(
     candidates = Supporter.objects.in_bulk([c.pk for c in chosen])
     for c in chosen:
         intro = Introduction.objects.create(request=request, candidate_id=c.pk, band=c.band)
-        nearby_message_queue(
+        message_queue(
             supporter=candidates[c.pk],
-            kind="introduction_request",
-            template="introduction_request",
+            discloses=requester,
+            kind="nearby_introduction_request",
+            template="nearby/introduction_request",
             context={
                 "first_name": requester.first_name,
                 "band": bands.Band(c.band).label,
@@ -209,10 +211,11 @@ def introduction_accept(*, introduction: Introduction) -> bool:
     intro.save(update_fields=["status", "answered_at"])
     requester, candidate = intro.request.requester, intro.candidate
     for me, other in ((requester, candidate), (candidate, requester)):
-        nearby_message_queue(
+        message_queue(
             supporter=me,
-            kind="introduced",
-            template="introduced",
+            discloses=other,
+            kind="nearby_introduced",
+            template="nearby/introduced",
             context={
                 "other_name": other.display_name,
                 "other_email": other.email,
@@ -337,10 +340,10 @@ def event_review(*, event: Event, approve: bool, reviewer) -> Event:
     event.reviewed_at = timezone.now()
     event.reviewed_by = reviewer
     event.save(update_fields=["status", "reviewed_at", "reviewed_by"])
-    nearby_message_queue(
+    message_queue(
         supporter=event.host,
-        kind="event_reviewed",
-        template="event_reviewed",
+        kind="nearby_event_reviewed",
+        template="nearby/event_reviewed",
         context={"event": event, "approved": approve, "url": _event_url(event)},
     )
     if approve:
@@ -369,10 +372,10 @@ def event_invitations_send(*, event: Event) -> int:
     invited = 0
     for supporter in selectors.invitees_for(event=event).iterator(chunk_size=500):
         rsvp = Rsvp.objects.create(event=event, supporter=supporter, invited_at=now)
-        nearby_message_queue(
+        message_queue(
             supporter=supporter,
-            kind="event_invitation",
-            template="event_invitation",
+            kind="nearby_event_invitation",
+            template="nearby/event_invitation",
             context={"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)},
         )
         invited += 1
@@ -424,10 +427,10 @@ def _event_remind(*, event_id, now: datetime) -> int:
     for rsvp in guests:
         if rsvp.supporter.status != Supporter.Status.ACTIVE:
             continue
-        nearby_message_queue(
+        message_queue(
             supporter=rsvp.supporter,
-            kind="event_reminder",
-            template="event_reminder",
+            kind="nearby_event_reminder",
+            template="nearby/event_reminder",
             context={"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)},
         )
         rsvp.reminded_at = now

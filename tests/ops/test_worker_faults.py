@@ -120,7 +120,7 @@ def _queue_bulk(make_supporter) -> set[str]:
             supporter=person,
             to_email=person.email,
             kind="bulk",
-            template="manage_link",
+            template="supporters/manage_link",
             language="en",
             context={"supporter": person, "manage_url": "http://testserver/manage/"},
         )

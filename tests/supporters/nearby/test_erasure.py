@@ -17,6 +17,7 @@ from supporters.nearby.models import (
     Rsvp,
     SignInLink,
 )
+from supporters.services import supporter_erase
 
 from .conftest import MOSCOW, cell_centre_lonlat, moscow_cell, ring_cell
 from .test_events import _event_at
@@ -94,3 +95,45 @@ def test_erasure_removes_introductions_rsvps_and_disclosures_at_once(
     assert Introduction.objects.filter(request__requester=asker).count() == 2  # friend, host
     assert Rsvp.objects.filter(event=their_event, supporter=host).exists()
     assert OutboxMessage.objects.filter(to_email=friend.email).exists()
+
+
+def test_erasing_one_person_keeps_mail_that_discloses_an_address_containing_theirs(
+    activist, make_supporter
+):
+    """ann@ is inside joann@: erasing Ann must leave the mail that gives Joann's address to
+    the person she was introduced to (it used to go, matched on the mail's text)."""
+    lon, lat = cell_centre_lonlat(moscow_cell())
+    joann = activist(lon=lon, lat=lat, name="Joann", email="joann@example.org")
+    boris = activist(lon=lon, lat=lat, name="Boris", email="boris@example.org")
+    ann = make_supporter(lon=lon, lat=lat, name="Ann", email="ann@example.org")
+    services.introduction_request(requester=joann, message="Hello, Joann here", count=1)
+    services.introduction_accept(introduction=Introduction.objects.get(candidate=boris))
+
+    def disclosing() -> dict:
+        mail = OutboxMessage.objects.filter(kind="nearby_introduced")
+        return {m.to_email: m.body_text for m in mail}
+
+    before = disclosing()
+    assert "Email: joann@example.org" in before[boris.email]
+    assert "Email: boris@example.org" in before[joann.email]
+
+    supporter_erase(supporter=ann)
+
+    assert disclosing() == before
+    assert not Supporter.objects.filter(pk=ann.pk).exists()
+
+
+def test_erasing_a_person_takes_the_mail_that_disclosed_them_and_no_other(activist):
+    lon, lat = cell_centre_lonlat(moscow_cell())
+    joann = activist(lon=lon, lat=lat, name="Joann", email="joann@example.org")
+    ann = activist(lon=lon, lat=lat, name="Ann", email="ann@example.org")
+    services.introduction_request(requester=joann, message="Hello, Joann here", count=1)
+    services.introduction_accept(introduction=Introduction.objects.get(candidate=ann))
+    to_joann = OutboxMessage.objects.get(to_email=joann.email, kind="nearby_introduced")
+    assert to_joann.discloses_id == ann.pk
+
+    supporter_erase(supporter=ann)
+
+    assert not OutboxMessage.objects.filter(pk=to_joann.pk).exists()
+    assert not OutboxMessage.objects.filter(to_email=ann.email).exists()
+    assert OutboxMessage.objects.filter(to_email=joann.email).exists()  # her other mail
