@@ -23,7 +23,7 @@ class Preferences:
     topics: list[str]
 
 
-def message_queue(
+def message_compose(
     *,
     supporter: Supporter | None,
     kind: str,
@@ -34,19 +34,17 @@ def message_queue(
     discloses: Supporter | None = None,
     headers: dict | None = None,
 ) -> OutboxMessage:
-    """Store an email in the outbox and queue its delivery in the same transaction.
+    """An outbox message, not saved yet (messages_queue stores and queues it).
 
     `template` is "<folder>/<name>", rendered from templates/<folder>/email/<name>.txt in
     the recipient's language (`recipient` in its context); address and language are the
     supporter's unless given. `discloses` is whoever the mail names to the recipient.
     """
-    from supporters.tasks import deliver_message
-
     language = language or supporter.language
     subject, body = emails.render(
         template, language=language, context={"recipient": supporter, **context}
     )
-    message = OutboxMessage.objects.create(
+    return OutboxMessage(
         supporter=supporter,
         discloses=discloses,
         kind=kind,
@@ -55,10 +53,26 @@ def message_queue(
         body_text=body,
         headers=headers or {},
     )
-    # The job row is written on the same connection, so it commits or rolls back with
-    # the message: no job without a message, no message without a job.
-    deliver_message.defer(message_id=message.pk)
-    return message
+
+
+def messages_queue(messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
+    """Store composed messages and queue their delivery, in the caller's transaction.
+
+    The job rows are written on the same connection, so they commit or roll back with the
+    messages: no job without a message, no message without a job.
+    """
+    from supporters.tasks import deliver_message
+
+    stored = OutboxMessage.objects.bulk_create(messages)
+    if stored:
+        deliver_message.batch_defer(*({"message_id": m.pk} for m in stored))
+    return stored
+
+
+def message_queue(**message) -> OutboxMessage:
+    """Compose one email (message_compose's arguments), store it and queue its delivery."""
+    (stored,) = messages_queue([message_compose(**message)])
+    return stored
 
 
 def _location_fields(location: Location) -> dict:

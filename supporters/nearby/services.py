@@ -28,7 +28,7 @@ from supporters.nearby.models import (
     SignInLink,
 )
 from supporters.ratelimit import RateLimited, ratelimit_hit
-from supporters.services import message_queue
+from supporters.services import message_compose, message_queue, messages_queue
 
 
 class NearbyError(Exception):
@@ -359,29 +359,52 @@ def _rsvp_url(rsvp: Rsvp) -> str:
     return absolute(reverse("events:rsvp", args=[RSVP.make(rsvp.pk)]))
 
 
-@transaction.atomic
 def event_invitations_send(*, event: Event) -> int:
-    """Invite everyone `selectors.invitees_for` finds; returns how many were invited."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if event.status != Event.Status.APPROVED or event.ends_at <= timezone.now():
-        return 0
-    # Serialised, so that two events cannot both take someone's last invitation.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
-    now = timezone.now()
+    """Invite everyone `selectors.invitees_for` finds, batch by batch; returns how many."""
     invited = 0
-    for supporter in selectors.invitees_for(event=event).iterator(chunk_size=500):
-        rsvp = Rsvp.objects.create(event=event, supporter=supporter, invited_at=now)
-        message_queue(
-            supporter=supporter,
-            kind="nearby_event_invitation",
-            template="nearby/event_invitation",
-            context={"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)},
-        )
-        invited += 1
-    event.invitations_sent_at = now
-    event.save(update_fields=["invitations_sent_at"])
+    while n := event_invitations_prepare_batch(
+        event_id=event.pk, batch=settings.SOSEDI_MAILING_BATCH
+    ):
+        invited += n
     return invited
+
+
+def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
+    """Invite the next `batch` people to an approved event; returns how many (0 when done).
+
+    As mailing_prepare_batch does: one transaction writes the RSVP rows, the outbox
+    messages and their delivery jobs, so a worker killed mid-batch leaves none of them and
+    the next run invites the same people; people with an RSVP are not invitees any more.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event_id)
+        if event.status != Event.Status.APPROVED or event.ends_at <= timezone.now():
+            return 0
+        # Serialised, so that two events cannot both take someone's last invitation of the
+        # week (held for one batch, not for the whole guest list).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
+        people = list(selectors.invitees_for(event=event).order_by("pk")[:batch])
+        now = timezone.now()
+        if not people:
+            if event.invitations_sent_at is None:
+                event.invitations_sent_at = now
+                event.save(update_fields=["invitations_sent_at"])
+            return 0
+        rsvps = Rsvp.objects.bulk_create(
+            Rsvp(event=event, supporter=p, invited_at=now) for p in people
+        )
+        event_url = _event_url(event)
+        messages_queue(
+            message_compose(
+                supporter=rsvp.supporter,
+                kind="nearby_event_invitation",
+                template="nearby/event_invitation",
+                context={"event": event, "url": _rsvp_url(rsvp), "event_url": event_url},
+            )
+            for rsvp in rsvps
+        )
+    return len(people)
 
 
 @transaction.atomic

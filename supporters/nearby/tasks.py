@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from supporters.nearby import services
@@ -11,9 +12,10 @@ from supporters.nearby.models import Event
 logger = logging.getLogger(__name__)
 
 
-@app.task(queue="email")
+@app.task(queue="email", retry=RetryStrategy(max_attempts=5, exponential_wait=5))
 def send_event_invitations(event_id: str) -> None:
-    """Invite the supporters around an approved event's venue (runs once per approval)."""
+    """Invite the supporters around an approved event's venue, in committed batches (safe to
+    run again: people already invited are not invitees any more)."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return  # erased with its host

@@ -13,7 +13,7 @@ from supporters.links import UNSUBSCRIBE
 from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
 from supporters.organize.models import Mailing, MailingRecipient, Segment
 from supporters.organize.selectors import segment_members
-from supporters.services import consent_set
+from supporters.services import consent_set, messages_queue
 
 
 def unsubscribe_url(supporter_id) -> str:
@@ -130,8 +130,6 @@ def mailing_prepare_batch(*, mailing_id: int, batch: int) -> int:
     same people up again. The send log's unique (mailing, supporter) and the lock on the
     mailing row make a second concurrent run a no-op rather than a second copy.
     """
-    from supporters.tasks import deliver_message
-
     with transaction.atomic():
         mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
         people = list(
@@ -145,10 +143,9 @@ def mailing_prepare_batch(*, mailing_id: int, batch: int) -> int:
                 mailing.recipients_total = MailingRecipient.objects.filter(mailing=mailing).count()
                 mailing.save(update_fields=["status", "recipients_total"])
             return 0
-        messages = OutboxMessage.objects.bulk_create(_compose(mailing, p) for p in people)
+        messages = messages_queue([_compose(mailing, p) for p in people])
         MailingRecipient.objects.bulk_create(
             MailingRecipient(mailing=mailing, supporter=p, message=m)
             for p, m in zip(people, messages, strict=True)
         )
-        deliver_message.batch_defer(*({"message_id": m.pk} for m in messages))
     return len(people)

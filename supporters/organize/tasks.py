@@ -33,8 +33,9 @@ def import_run(import_id: int) -> None:
 async def retry_stalled_jobs(context, timestamp: int) -> None:
     """Put back jobs whose worker died (no heartbeat for a while), e.g. a half-sent mailing.
 
-    Both jobs that can be retried this way are safe to run again: the mailing preparation
-    skips people already in the send log, and deliver_message skips sent messages.
+    The jobs that can be retried this way are safe to run again: the mailing preparation
+    skips people already in the send log, the event invitations people already invited,
+    and deliver_message skips sent messages.
     """
     manager = context.app.job_manager
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=120):

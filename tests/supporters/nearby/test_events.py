@@ -294,3 +294,52 @@ def test_the_public_events_layer_is_geojson_of_approved_upcoming_events_only(
     assert feature["properties"]["url"].endswith(f"/events/{shown.pk}/")
     text = response.content.decode()
     assert "Secret" not in text and host.email not in text and "radius" not in text
+
+
+def _invitation_jobs() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE %s",
+            ["%deliver_message"],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_invitations_are_prepared_in_batches_each_one_whole(
+    activist, make_supporter, moderator, settings, monkeypatch
+):
+    """RSVP rows, mails and delivery jobs of a batch are written together: a batch that
+    fails leaves none of them, and the next run invites everyone exactly once."""
+    settings.SOSEDI_MAILING_BATCH = 3
+    guests = [make_supporter(consents=["event_invitations"]) for _ in range(8)]
+    event = _event_at(activist())
+    services.event_review(event=event, approve=True, reviewer=moderator.user)
+    jobs_before = _invitation_jobs()
+
+    failing = iter([False, True])  # the second batch dies after its RSVP rows are written
+
+    def queue_or_die(messages):
+        messages = list(messages)
+        if next(failing, False):
+            raise RuntimeError("worker killed mid-batch")
+        return real_queue(messages)
+
+    real_queue = services.messages_queue
+    monkeypatch.setattr(services, "messages_queue", queue_or_die)
+    assert services.event_invitations_prepare_batch(event_id=event.pk, batch=3) == 3
+    with pytest.raises(RuntimeError):
+        services.event_invitations_prepare_batch(event_id=event.pk, batch=3)
+    assert Rsvp.objects.filter(event=event, invited_at__isnull=False).count() == 3
+    assert _invitation_jobs() - jobs_before == 3
+
+    assert services.event_invitations_send(event=event) == 5
+    invited = Rsvp.objects.filter(event=event, invited_at__isnull=False)
+    assert sorted(r.supporter_id for r in invited) == sorted(g.pk for g in guests)
+    assert all(len(mails(g, "event_invitation")) == 1 for g in guests)
+    assert _invitation_jobs() - jobs_before == 8
+    event.refresh_from_db()
+    assert event.invitations_sent_at is not None
+    assert services.event_invitations_send(event=event) == 0
