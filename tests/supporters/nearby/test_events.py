@@ -327,8 +327,10 @@ def test_invitations_are_prepared_in_batches_each_one_whole(
             raise RuntimeError("worker killed mid-batch")
         return real_queue(messages)
 
-    real_queue = services.messages_queue
-    monkeypatch.setattr(services, "messages_queue", queue_or_die)
+    from supporters.nearby.services import events
+
+    real_queue = events.messages_queue
+    monkeypatch.setattr(events, "messages_queue", queue_or_die)
     assert services.event_invitations_prepare_batch(event_id=event.pk, batch=3) == 3
     with pytest.raises(RuntimeError):
         services.event_invitations_prepare_batch(event_id=event.pk, batch=3)

@@ -1,0 +1,226 @@
+"""Local events: proposals, review, invitations in batches, RSVPs, reminders, attendance."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from geo.timezones import timezone_at
+from supporters.emails import absolute
+from supporters.links import RSVP
+from supporters.models import Supporter
+from supporters.nearby import selectors
+from supporters.nearby.models import Activity, Event, Rsvp
+from supporters.nearby.services.rules import NearbyError, activist_require
+from supporters.ratelimit import ratelimit_hit
+from supporters.services import message_compose, message_queue, messages_queue
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    title: str
+    description: str
+    starts_at: datetime  # aware
+    ends_at: datetime
+    venue_name: str
+    venue: Point
+    radius_km: int
+    timezone: str = ""  # the venue's IANA zone; found from `venue` when empty
+
+
+@transaction.atomic
+def event_propose(*, host: Supporter, draft: EventDraft) -> Event:
+    """An activist proposes an event; organizers approve it unless approval is off."""
+    activist_require(host)
+    ratelimit_hit(
+        scope="event_propose",
+        key=str(host.pk),
+        limit=settings.SOSEDI_EVENT_PROPOSALS_PER_WEEK,
+        window=timedelta(days=7),
+        message=_("You have proposed %(n)s events this week, the most we allow.")
+        % {"n": settings.SOSEDI_EVENT_PROPOSALS_PER_WEEK},
+    )
+    event = Event(
+        host=host, **(vars(draft) | {"timezone": draft.timezone or timezone_at(draft.venue)})
+    )
+    event.full_clean()
+    event.save()
+    Rsvp.objects.create(
+        event=event, supporter=host, answer=Rsvp.Answer.YES, answered_at=timezone.now()
+    )
+    if not settings.SOSEDI_EVENTS_REQUIRE_APPROVAL:
+        event_review(event=event, approve=True, reviewer=None)
+    return event
+
+
+@transaction.atomic
+def event_review(*, event: Event, approve: bool, reviewer) -> Event:
+    """Approve (invitations go out from the worker) or reject a pending event."""
+    from supporters.nearby.tasks import send_event_invitations
+
+    event = Event.objects.select_for_update().select_related("host").get(pk=event.pk)
+    if event.status != Event.Status.PENDING:
+        return event
+    event.status = Event.Status.APPROVED if approve else Event.Status.REJECTED
+    event.reviewed_at = timezone.now()
+    event.reviewed_by = reviewer
+    event.save(update_fields=["status", "reviewed_at", "reviewed_by"])
+    message_queue(
+        supporter=event.host,
+        kind="nearby_event_reviewed",
+        template="nearby/event_reviewed",
+        context={"event": event, "approved": approve, "url": _event_url(event)},
+    )
+    if approve:
+        send_event_invitations.defer(event_id=str(event.pk))
+    return event
+
+
+def _event_url(event: Event) -> str:
+    return absolute(reverse("events:detail", args=[event.pk]))
+
+
+def _rsvp_url(rsvp: Rsvp) -> str:
+    return absolute(reverse("events:rsvp", args=[RSVP.make(rsvp.pk)]))
+
+
+def event_invitations_send(*, event: Event) -> int:
+    """Invite everyone `selectors.invitees_for` finds, batch by batch; returns how many."""
+    invited = 0
+    while n := event_invitations_prepare_batch(
+        event_id=event.pk, batch=settings.SOSEDI_MAILING_BATCH
+    ):
+        invited += n
+    return invited
+
+
+def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
+    """Invite the next `batch` people to an approved event; returns how many (0 when done).
+
+    As mailing_prepare_batch does: one transaction writes the RSVP rows, the outbox
+    messages and their delivery jobs, so a worker killed mid-batch leaves none of them and
+    the next run invites the same people; people with an RSVP are not invitees any more.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event_id)
+        if event.status != Event.Status.APPROVED or event.ends_at <= timezone.now():
+            return 0
+        # Serialised, so that two events cannot both take someone's last invitation of the
+        # week (held for one batch, not for the whole guest list).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
+        people = list(selectors.invitees_for(event=event).order_by("pk")[:batch])
+        now = timezone.now()
+        if not people:
+            if event.invitations_sent_at is None:
+                event.invitations_sent_at = now
+                event.save(update_fields=["invitations_sent_at"])
+            return 0
+        rsvps = Rsvp.objects.bulk_create(
+            Rsvp(event=event, supporter=p, invited_at=now) for p in people
+        )
+        event_url = _event_url(event)
+        messages_queue(
+            message_compose(
+                supporter=rsvp.supporter,
+                kind="nearby_event_invitation",
+                template="nearby/event_invitation",
+                context={"event": event, "url": _rsvp_url(rsvp), "event_url": event_url},
+            )
+            for rsvp in rsvps
+        )
+    return len(people)
+
+
+@transaction.atomic
+def rsvp_answer(*, event: Event, supporter: Supporter, answer: str) -> Rsvp:
+    """Yes, maybe or no, from the invitation's link or the event page (changeable)."""
+    if event.status != Event.Status.APPROVED or event.ends_at <= timezone.now():
+        raise NearbyError(_("This event is not taking answers any more."))
+    if supporter.status != Supporter.Status.ACTIVE:
+        raise NearbyError(_("Only active supporters can answer."))
+    rsvp, _created = Rsvp.objects.select_for_update().get_or_create(
+        event=event, supporter=supporter
+    )
+    rsvp.answer = Rsvp.Answer(answer)
+    rsvp.answered_at = timezone.now()
+    rsvp.save(update_fields=["answer", "answered_at"])
+    return rsvp
+
+
+def event_reminders_send(*, now: datetime | None = None) -> int:
+    """The day before: everyone who said yes or maybe gets a reminder, once."""
+    now = now or timezone.now()
+    sent = 0
+    due = Event.objects.filter(
+        status=Event.Status.APPROVED,
+        reminders_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(days=1),
+    )
+    for event_id in due.values_list("pk", flat=True):
+        sent += _event_remind(event_id=event_id, now=now)
+    return sent
+
+
+@transaction.atomic
+def _event_remind(*, event_id, now: datetime) -> int:
+    event = Event.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
+    if event is None or event.reminders_sent_at is not None:
+        return 0
+    guests = event.rsvps.filter(
+        answer__in=[Rsvp.Answer.YES, Rsvp.Answer.MAYBE], reminded_at__isnull=True
+    ).select_related("supporter")
+    sent = 0
+    for rsvp in guests:
+        if rsvp.supporter.status != Supporter.Status.ACTIVE:
+            continue
+        message_queue(
+            supporter=rsvp.supporter,
+            kind="nearby_event_reminder",
+            template="nearby/event_reminder",
+            context={"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)},
+        )
+        rsvp.reminded_at = now
+        rsvp.save(update_fields=["reminded_at"])
+        sent += 1
+    event.reminders_sent_at = now
+    event.save(update_fields=["reminders_sent_at"])
+    return sent
+
+
+@transaction.atomic
+def event_attendance_record(*, event: Event, attended_ids: set) -> int:
+    """The host ticks who came, after the start; it lands in each one's activity history."""
+    if event.starts_at > timezone.now():
+        raise NearbyError(_("You can record who came once the event has started."))
+    if event.status != Event.Status.APPROVED:
+        raise NearbyError(_("Only approved events have attendance."))
+    guests = list(selectors.event_guests_for_attendance(event=event))
+    came = {str(pk) for pk in attended_ids}
+    for rsvp in guests:
+        rsvp.attended = str(rsvp.supporter_id) in came
+        rsvp.save(update_fields=["attended"])
+    Activity.objects.filter(event=event, kind=Activity.Kind.EVENT_ATTENDED).delete()
+    Activity.objects.bulk_create(
+        Activity(
+            supporter_id=rsvp.supporter_id,
+            kind=Activity.Kind.EVENT_ATTENDED,
+            event=event,
+            occurred_at=event.starts_at,
+        )
+        for rsvp in guests
+        if rsvp.attended and rsvp.supporter_id != event.host_id
+    )
+    Activity.objects.get_or_create(
+        supporter_id=event.host_id,
+        kind=Activity.Kind.EVENT_HOSTED,
+        event=event,
+        defaults={"occurred_at": event.starts_at},
+    )
+    return sum(1 for r in guests if r.attended)
