@@ -70,7 +70,7 @@ def introduction_candidates(
     return bands.nearest(queryset, cell=requester.cell, limit=limit, farthest=farthest)
 
 
-def is_banned(*, supporter: Supporter) -> bool:
+def supporter_is_banned(*, supporter: Supporter) -> bool:
     return NearbyBan.objects.filter(supporter=supporter).exists()
 
 
@@ -82,7 +82,7 @@ class RequestSummary:
     open: bool
 
 
-def requests_of(*, supporter: Supporter) -> list[RequestSummary]:
+def introduction_requests_of(*, supporter: Supporter) -> list[RequestSummary]:
     """The requester's own requests: how many were asked, and who accepted. Nothing about
     the others (who declined, who has not answered yet) is shown."""
     summaries = []
@@ -162,7 +162,7 @@ def event_guests_for_attendance(*, event: Event) -> QuerySet[Rsvp]:
     )
 
 
-def invitees_for(*, event: Event) -> QuerySet[Supporter]:
+def event_invitees(*, event: Event) -> QuerySet[Supporter]:
     """Supporters an approved event invites: active, with the event-invitations consent,
     whose cell centre lies within the radius of the venue, not the host, not invited to
     it yet, and under their weekly invitation limit."""

@@ -105,10 +105,10 @@ def _dashboard(request, activist, *, form=None, status=200):
         "bands": counts.shown(few_below=settings.SOSEDI_NEARBY_FEW_BELOW),
         "few_below": settings.SOSEDI_NEARBY_FEW_BELOW,
         "form": form or IntroductionRequestForm(),
-        "requests": selectors.requests_of(supporter=activist),
+        "requests": selectors.introduction_requests_of(supporter=activist),
         "accepted": selectors.introductions_accepted_by(supporter=activist)[:20],
         "events": selectors.events_of(supporter=activist)[:20],
-        "banned": selectors.is_banned(supporter=activist),
+        "banned": selectors.supporter_is_banned(supporter=activist),
         "weekly_requests": settings.SOSEDI_INTRODUCTION_REQUESTS_PER_WEEK,
     }
     return render(request, "nearby/home.html", context, status=status)
@@ -453,7 +453,7 @@ def moderation_event(request, pk):
         )
         return redirect("moderation:queue")
     # Counted before approving: the worker may start inviting as soon as it is approved.
-    invitations = selectors.invitees_for(event=event).count() if decision == "approve" else 0
+    invitations = selectors.event_invitees(event=event).count() if decision == "approve" else 0
     event = services.event_review(event=event, approve=decision == "approve", reviewer=request.user)
     if event.status == Event.Status.REJECTED:
         text = _("Rejected: “%(title)s”. Its host is told by email.")

@@ -90,7 +90,7 @@ def _rsvp_url(rsvp: Rsvp) -> str:
 
 
 def event_invitations_send(*, event: Event) -> int:
-    """Invite everyone `selectors.invitees_for` finds, batch by batch; returns how many."""
+    """Invite everyone `selectors.event_invitees` finds, batch by batch; returns how many."""
     invited = 0
     while n := event_invitations_prepare_batch(
         event_id=event.pk, batch=settings.SOSEDI_MAILING_BATCH
@@ -114,7 +114,7 @@ def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
         # week (held for one batch, not for the whole guest list).
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
-        people = list(selectors.invitees_for(event=event).order_by("pk")[:batch])
+        people = list(selectors.event_invitees(event=event).order_by("pk")[:batch])
         now = timezone.now()
         if not people:
             if event.invitations_sent_at is None:

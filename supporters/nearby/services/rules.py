@@ -17,7 +17,7 @@ class NearbyError(Exception):
 def activist_require(supporter: Supporter) -> None:
     if supporter.status != Supporter.Status.ACTIVE:
         raise NearbyError(_("Only active supporters can do this."))
-    if selectors.is_banned(supporter=supporter):
+    if selectors.supporter_is_banned(supporter=supporter):
         raise NearbyError(
             _("The organizers have closed introductions and events for your account.")
         )
