@@ -3,7 +3,7 @@
 1. creates a scratch database on the local cluster (BENCH_DB, default sosedi_bench_run;
    never the dev database, never a database it did not create), migrates it and loads
    the gazetteer;
-2. runs each operation of bench/ops.py in a process of its own, which measures the
+2. runs each operation of bench/ops/ in a process of its own, which measures the
    operation and its naive baseline in the same run, and records the process's peak
    memory (getrusage of the child);
 3. prints the table, keeps the results in bench/results/N.json, rewrites BENCHMARKS.md
