@@ -222,14 +222,22 @@ def supporter_update_profile(
     language: str,
     preferences: Preferences,
 ) -> Supporter:
-    supporter.display_name = display_name.strip()
-    supporter.phone = phone.strip()
-    supporter.language = language
-    supporter.channel = preferences.channel
-    supporter.frequency = preferences.frequency
-    supporter.topics = list(preferences.topics)
+    """Change name, phone, language and preferences, and nothing else: the row is read
+    again under a lock, so a consent withdrawn meanwhile (an unsubscribe link opened while
+    the page was open) is not written back."""
+    supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
+    changed = {
+        "display_name": display_name.strip(),
+        "phone": phone.strip(),
+        "language": language,
+        "channel": preferences.channel,
+        "frequency": preferences.frequency,
+        "topics": list(preferences.topics),
+    }
+    for name, value in changed.items():
+        setattr(supporter, name, value)
     supporter.full_clean(validate_unique=False)
-    supporter.save()
+    supporter.save(update_fields=list(changed))
     return supporter
 
 
@@ -243,10 +251,11 @@ def supporter_relocate(*, supporter: Supporter, location: Location) -> Supporter
         window=timedelta(days=30),
         message=_("You have changed your location too often this month. Try again later."),
     )
-    for name, value in _location_fields(location).items():
+    supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
+    changed = _location_fields(location) | {"location_changed_at": timezone.now()}
+    for name, value in changed.items():
         setattr(supporter, name, value)
-    supporter.location_changed_at = timezone.now()
-    supporter.save()
+    supporter.save(update_fields=list(changed))  # the rest may have changed meanwhile
     return supporter
 
 

@@ -542,3 +542,31 @@ def test_erasure_deletes_the_persons_rows_and_changes_no_other_row(make_supporte
     joanns = {(t, r) for t, r in before if names(kept, r) and not names(erased, r)}
     assert len(joanns) == 9 and joanns <= after
     assert not OutboxMessage.objects.filter(kind="names_ann").exists()  # it disclosed Ann
+
+
+def test_saving_a_profile_loaded_before_an_unsubscribe_does_not_undo_it(make_supporter):
+    supporter = make_supporter(consents=["email_updates", "public_map"])
+    page_copy = Supporter.objects.get(pk=supporter.pk)
+    services.supporter_unsubscribe(supporter=supporter, source="email_link")
+    services.supporter_update_profile(
+        supporter=page_copy,
+        display_name="New Name",
+        phone="",
+        language="en",
+        preferences=services.Preferences(channel="email", frequency="weekly", topics=[]),
+    )
+    supporter.refresh_from_db()
+    assert supporter.display_name == "New Name" and supporter.frequency == "weekly"
+    assert supporter.status == "unsubscribed" and not any(supporter.consents().values())
+
+
+def test_a_move_loaded_before_a_consent_withdrawal_does_not_undo_it(make_supporter):
+    supporter = make_supporter(consents=["public_map"])
+    page_copy = Supporter.objects.get(pk=supporter.pk)
+    services.consent_set(
+        supporter=supporter, purpose="public_map", granted=False, source="manage_page"
+    )
+    services.supporter_relocate(supporter=page_copy, location=location_at(lon=49.1, lat=55.8))
+    supporter.refresh_from_db()
+    assert not supporter.consent_public_map
+    assert supporter.cell == location_at(lon=49.1, lat=55.8).cell
