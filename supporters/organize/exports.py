@@ -12,6 +12,7 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.db import connection
 from django.db.models import QuerySet
 
+from geo.geojson import feature_collection
 from supporters.models import Purpose
 
 PEOPLE_FIELDS = [
@@ -56,20 +57,13 @@ def cells_rows(queryset: QuerySet) -> list[tuple]:
 
 def cells_geojson(queryset: QuerySet) -> tuple[str, int]:
     sql, params = _cells_sql(queryset)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT json_build_object('type', 'FeatureCollection', 'features',
-                COALESCE(json_agg(json_build_object(
-                    'type', 'Feature',
-                    'geometry', ST_AsGeoJSON(c.geom, 6)::json,
-                    'properties', json_build_object('h3_cell', c.cell, 'supporters', c.n)
-                ) ORDER BY c.n DESC, c.cell), '[]'::json))::text, count(*)
-            FROM ({sql}) c
-            """,
-            params,
-        )
-        return cursor.fetchone()
+    return feature_collection(
+        source=sql,
+        params=params,
+        geometry="f.geom",
+        properties={"h3_cell": "f.cell", "supporters": "f.n"},
+        order_by="f.n DESC, f.cell",
+    )
 
 
 def _people(queryset: QuerySet) -> QuerySet:
@@ -114,23 +108,21 @@ def people_geojson(queryset: QuerySet) -> tuple[str, int]:
         )
         .query.sql_with_params()
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT json_build_object('type', 'FeatureCollection', 'features',
-                COALESCE(json_agg(json_build_object(
-                    'type', 'Feature',
-                    'geometry', ST_AsGeoJSON(q.location, 6)::json,
-                    'properties', json_build_object(
-                        'name', q.display_name, 'email', q.email, 'phone', q.phone,
-                        'status', q.status, 'city', q.city, 'region', q.region,
-                        'country_code', q.country_code, 'tags', q.tag_list)
-                )), '[]'::json))::text, count(*)
-            FROM ({inner}) q
-            """,
-            params,
-        )
-        return cursor.fetchone()
+    return feature_collection(
+        source=inner,
+        params=params,
+        geometry="f.location",
+        properties={
+            "name": "f.display_name",
+            "email": "f.email",
+            "phone": "f.phone",
+            "status": "f.status",
+            "city": "f.city",
+            "region": "f.region",
+            "country_code": "f.country_code",
+            "tags": "f.tag_list",
+        },
+    )
 
 
 def csv_text(header: list[str], rows) -> tuple[str, int]:
