@@ -1,15 +1,17 @@
-import math
 import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from geo.selectors import MAX_ZOOM, BBox, max_span_degrees
+from geo.selectors import MAX_ZOOM, BBox
 
-# Plain decimal numbers in ASCII (what the OpenAPI document promises): no spaces,
-# exponents, underscores or other scripts' digits, which float() and int() would take.
-_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
-BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
+# Plain decimal numbers in ASCII (what the OpenAPI document states): no spaces, exponents,
+# underscores or other scripts' digits, which float() and int() would take; longitudes
+# in -180..180 and latitudes in -90..90, so that every bbox the pattern admits is served.
+_DECIMALS = r"(\.[0-9]+)?"
+_LONGITUDE = rf"-?0*(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9]){_DECIMALS})"
+_LATITUDE = rf"-?0*(90(\.0+)?|[1-8]?[0-9]{_DECIMALS})"
+BBOX_PATTERN = rf"^{_LONGITUDE},{_LATITUDE},{_LONGITUDE},{_LATITUDE}$"
 ZOOM_PATTERN = r"^-?[0-9]+$"
 
 
@@ -22,43 +24,43 @@ class AsciiIntegerField(forms.IntegerField):
         return super().to_python(value)
 
 
-class CellsQueryForm(forms.Form):
-    """The query of GET /api/public/cells: bbox=W,S,E,N (WGS84 degrees) and zoom=Z."""
+class PatternField(forms.CharField):
+    """Text that `pattern` matches whole (the API's OpenAPI document states the pattern)."""
 
-    bbox = forms.CharField(max_length=200, strip=False)
+    def __init__(self, *, pattern: str, **kwargs):
+        self.pattern = pattern
+        super().__init__(**kwargs)
+
+    def run_validators(self, value):
+        super().run_validators(value)  # the length first, with its own message
+        if value not in self.empty_values and not re.fullmatch(self.pattern, value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class CellsQueryForm(forms.Form):
+    """The query of GET /api/public/cells: bbox=W,S,E,N (WGS84 degrees) and zoom=Z.
+
+    Any box the pattern admits is a box: a west east of east crosses the antimeridian,
+    south and north may come in either order, and a zero width or height is a line.
+    """
+
+    bbox = PatternField(
+        pattern=BBOX_PATTERN,
+        max_length=200,
+        strip=False,
+        help_text="west,south,east,north in WGS84 degrees (a west east of east crosses "
+        "the antimeridian)",
+        error_messages={
+            "invalid": _("bbox must be four numbers: west,south,east,north (degrees).")
+        },
+    )
     zoom = AsciiIntegerField(
         min_value=0,
         max_value=MAX_ZOOM,
+        help_text="the map's Web Mercator zoom",
         error_messages={"invalid": _("zoom must be a whole number.")},
     )
 
     def clean_bbox(self) -> BBox:
-        text = self.cleaned_data["bbox"]
-        if not re.fullmatch(BBOX_PATTERN, text):
-            raise forms.ValidationError(
-                _("bbox must be four numbers: west,south,east,north (degrees).")
-            )
-        west, south, east, north = (float(p) for p in text.split(","))
-        if not all(map(math.isfinite, (west, south, east, north))):
-            raise forms.ValidationError(_("bbox must be four finite numbers."))
-        if not (-180 <= west <= 180 and -180 <= east <= 180):
-            raise forms.ValidationError(_("bbox longitudes must be between -180 and 180."))
-        if not (-90 <= south <= 90 and -90 <= north <= 90):
-            raise forms.ValidationError(_("bbox latitudes must be between -90 and 90."))
-        if west >= east or south >= north:
-            raise forms.ValidationError(
-                _("bbox is inverted or empty: west must be less than east, south less than north.")
-            )
-        return BBox(west=west, south=south, east=east, north=north)
-
-    def clean(self):
-        data = super().clean()
-        bbox, zoom = data.get("bbox"), data.get("zoom")
-        if isinstance(bbox, BBox) and zoom is not None:
-            limit = max_span_degrees(zoom)
-            if bbox.east - bbox.west > limit or bbox.north - bbox.south > limit:
-                raise forms.ValidationError(
-                    _("bbox is too large for zoom %(zoom)s: at most %(limit)s degrees across."),
-                    params={"zoom": zoom, "limit": f"{limit:g}"},
-                )
-        return data
+        west, south, east, north = (float(p) for p in self.cleaned_data["bbox"].split(","))
+        return BBox(west=west, south=min(south, north), east=east, north=max(south, north))

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from geo.geojson import feature_collection
 from geo.snapshot_models import (
     MAX_PUBLIC_RESOLUTION,
     MIN_PUBLIC_RESOLUTION,
@@ -18,10 +19,24 @@ MAX_VIEW_TILES = 16
 
 @dataclass(frozen=True)
 class BBox:
+    """WGS84 degrees, south <= north; a west east of east crosses the antimeridian (as in
+    RFC 7946, section 5.2)."""
+
     west: float
     south: float
     east: float
     north: float
+
+    @property
+    def width(self) -> float:
+        """Degrees of longitude from west eastwards to east."""
+        return self.east - self.west if self.west <= self.east else 360 - self.west + self.east
+
+    def envelopes(self) -> list[tuple[float, float, float, float]]:
+        """The box as (W, S, E, N) boxes that do not cross the antimeridian."""
+        if self.west <= self.east:
+            return [(self.west, self.south, self.east, self.north)]
+        return [(self.west, self.south, 180, self.north), (-180, self.south, self.east, self.north)]
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,18 @@ class CellsPage:
 def max_span_degrees(zoom: int) -> float:
     """The widest bbox (in degrees of longitude or latitude) a map view at `zoom` needs."""
     return 360 * MAX_VIEW_TILES / 2**zoom
+
+
+def zoom_for_bbox(*, bbox: BBox, zoom: int) -> int:
+    """The zoom a bbox is drawn at: `zoom`, or the closest zoom out whose view spans it.
+
+    A bbox wider than a view at `zoom` then costs what the same bbox costs at the zoom
+    a map showing it would have, and gets no finer cells than that map would.
+    """
+    span = max(bbox.width, bbox.north - bbox.south)
+    while zoom > 0 and span > max_span_degrees(zoom):
+        zoom -= 1
+    return zoom
 
 
 # Hexagons some 20–45 px across at mid latitudes (sizes at 55°N: res 2 ≈ 360 km across,
@@ -62,16 +89,21 @@ def area_totals(*, snapshot: MapSnapshot) -> dict:
     }
 
 
-_ENVELOPE = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+def _in_bbox(bbox: BBox) -> tuple[str, list[float]]:
+    """A condition on geo_publiccell.geom: it meets the bbox (the GiST index serves it)."""
+    envelopes = bbox.envelopes()
+    sql = " OR ".join(["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"] * len(envelopes))
+    return f"({sql})", [v for envelope in envelopes for v in envelope]
 
 
 def _cells_per_resolution(snapshot: MapSnapshot, bbox: BBox, finest: int) -> dict[int, int]:
+    in_bbox, params = _in_bbox(bbox)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT resolution, count(*) FROM geo_publiccell"
-            f" WHERE snapshot_id = %s AND resolution <= %s AND geom && {_ENVELOPE}"
+            f" WHERE snapshot_id = %s AND resolution <= %s AND {in_bbox}"
             " GROUP BY resolution",
-            [snapshot.version, finest, bbox.west, bbox.south, bbox.east, bbox.north],
+            [snapshot.version, finest, *params],
         )
         return dict(cursor.fetchall())
 
@@ -79,11 +111,12 @@ def _cells_per_resolution(snapshot: MapSnapshot, bbox: BBox, finest: int) -> dic
 def cells_for_bbox(*, snapshot: MapSnapshot, bbox: BBox, zoom: int, max_cells: int) -> CellsPage:
     """The published cells in a bbox as a GeoJSON FeatureCollection, built by PostGIS.
 
-    The resolution is the zoom's, or the finest coarser one with at most `max_cells` cells
-    in the bbox; resolution 1 (842 cells on Earth) is the last resort, cut to the
+    The resolution is the zoom's (of the closest zoom out whose view spans the bbox, for a
+    bbox wider than a view at `zoom`), or the finest coarser one with at most `max_cells`
+    cells in the bbox; resolution 1 (842 cells on Earth) is the last resort, cut to the
     `max_cells` largest counts if even that is too many.
     """
-    wanted = resolution_for_zoom(zoom)
+    wanted = resolution_for_zoom(zoom_for_bbox(bbox=bbox, zoom=zoom))
     counts = _cells_per_resolution(snapshot, bbox, wanted)
     resolution = next(
         (r for r in range(wanted, MIN_PUBLIC_RESOLUTION - 1, -1) if counts.get(r, 0) <= max_cells),
@@ -91,42 +124,21 @@ def cells_for_bbox(*, snapshot: MapSnapshot, bbox: BBox, zoom: int, max_cells: i
     )
     found = counts.get(resolution, 0)
     truncated = found > max_cells
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT json_build_object(
-                'type', 'FeatureCollection',
-                'snapshot', %s::bigint,
-                'resolution', %s::int,
-                'truncated', %s::boolean,
-                'features', COALESCE(json_agg(json_build_object(
-                    'type', 'Feature',
-                    'id', to_hex(c.cell),
-                    'geometry', ST_AsGeoJSON(c.geom, 5)::json,
-                    'properties', json_build_object('cell', to_hex(c.cell), 'count', c.count)
-                ) ORDER BY c.cell), '[]'::json)
-            )::text
-            FROM (
-                SELECT cell, count, geom FROM geo_publiccell
-                WHERE snapshot_id = %s AND resolution = %s AND geom && {_ENVELOPE}
-                ORDER BY count DESC, cell
-                LIMIT %s
-            ) c
-            """,
-            [
-                snapshot.version,
-                resolution,
-                truncated,
-                snapshot.version,
-                resolution,
-                bbox.west,
-                bbox.south,
-                bbox.east,
-                bbox.north,
-                max_cells,
-            ],
-        )
-        body = cursor.fetchone()[0]
+    in_bbox, bbox_params = _in_bbox(bbox)
+    body, _ = feature_collection(
+        source=(
+            "SELECT cell, count, geom FROM geo_publiccell"
+            f" WHERE snapshot_id = %s AND resolution = %s AND {in_bbox}"
+            " ORDER BY count DESC, cell LIMIT %s"
+        ),
+        params=[snapshot.version, resolution, *bbox_params, max_cells],
+        members={"snapshot": snapshot.version, "resolution": resolution, "truncated": truncated},
+        feature_id="to_hex(f.cell)",
+        geometry="f.geom",
+        precision=5,
+        properties={"cell": "to_hex(f.cell)", "count": "f.count"},
+        order_by="f.cell",
+    )
     return CellsPage(
         geojson=body.encode(),
         resolution=resolution,

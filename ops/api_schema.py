@@ -136,10 +136,11 @@ def _operations() -> dict[str, dict]:
                 "description": (
                     "Hexagons of the current public snapshot with at least k supporters, at an "
                     "H3 resolution fit for the zoom (never finer than 7). Past "
-                    f"{settings.SOSEDI_MAP_MAX_CELLS} hexagons a coarser resolution is served. "
-                    "Besides the pattern, the bbox must not be inverted or empty, longitudes "
-                    "lie in -180..180 and latitudes in -90..90, and it may span at most "
-                    "5760/2^zoom degrees; otherwise 400."
+                    f"{settings.SOSEDI_MAP_MAX_CELLS} hexagons a coarser resolution is served, "
+                    "and a bbox wider than a view at the zoom (5760/2^zoom degrees) is drawn "
+                    "as at the closest zoom out that spans it. Every bbox the pattern admits "
+                    "is served: a west east of east crosses the antimeridian, south and north "
+                    "may come in either order."
                 ),
                 "parameters": [
                     {
@@ -167,7 +168,7 @@ def _operations() -> dict[str, dict]:
                         "description": "unchanged since the If-None-Match snapshot",
                         "headers": _cache_headers(),
                     },
-                    "400": _json(_ERROR, "a bad, inverted or too large bbox, or a bad zoom"),
+                    "400": _json(_ERROR, "a bbox or zoom the parameters' schemas refuse"),
                 },
             }
         },

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from geo.selectors import resolution_for_zoom
-from geo.snapshot_models import MapSnapshot
+from geo.snapshot_models import MAX_PUBLIC_RESOLUTION, MapSnapshot
 from tests.geo.test_snapshot import NOVOSIBIRSK, cell_at, refresh_map, seed_supporters
 
 CELLS = reverse("public_map:cells")
@@ -40,17 +40,14 @@ def spread(db):
         {"bbox": "82,54,84,56,1", "zoom": "5"},
         {"bbox": "nan,54,84,56", "zoom": "5"},
         {"bbox": "82,54,inf,56", "zoom": "5"},
-        {"bbox": "84,54,82,56", "zoom": "5"},  # west east of east
-        {"bbox": "82,56,84,54", "zoom": "5"},  # south north of north
-        {"bbox": "82,54,82,56", "zoom": "5"},  # empty
+        {"bbox": "82,54,8.4e1,56", "zoom": "5"},
         {"bbox": "170,54,190,56", "zoom": "5"},
+        {"bbox": "180.5,54,-170,56", "zoom": "5"},
         {"bbox": "82,-95,84,56", "zoom": "5"},
         {"bbox": NEAR, "zoom": "x"},
         {"bbox": NEAR, "zoom": "5.5"},
         {"bbox": NEAR, "zoom": "-1"},
         {"bbox": NEAR, "zoom": "19"},
-        {"bbox": "30,40,90,70", "zoom": "8"},  # 60° across at zoom 8 (limit 22.5°)
-        {"bbox": "82,54,89,56", "zoom": "10"},  # 7° across at zoom 10 (limit 5.6°)
     ],
 )
 def test_bad_queries_get_400_with_a_json_message(client, spread, query):
@@ -65,6 +62,56 @@ def test_bad_queries_get_400_with_a_json_message(client, spread, query):
 def test_the_largest_bbox_a_zoom_allows_is_accepted(client, spread):
     assert client.get(CELLS, {"bbox": "-180,-85,180,85", "zoom": "4"}).status_code == 200
     assert client.get(CELLS, {"bbox": "80,50,85.6,55.6", "zoom": "10"}).status_code == 200
+
+
+def _features(client, bbox: str, zoom: int) -> tuple[int, list]:
+    response = client.get(CELLS, {"bbox": bbox, "zoom": zoom})
+    assert response.status_code == 200
+    body = response.json()
+    return body["resolution"], body["features"]
+
+
+@pytest.mark.parametrize(
+    ("bbox", "zoom", "spanning_zoom"),
+    [
+        (NEAR, 17, 11),  # 2° across: a zoom-11 view's width (2.8°), not a zoom-17 one's
+        ("30,40,90,70", 8, 6),  # 60° across at zoom 8 (a view there is 22.5°)
+        ("-180,-90,180,90", 18, 4),
+    ],
+)
+def test_a_bbox_wider_than_a_view_at_its_zoom_is_served_as_at_the_zoom_that_spans_it(
+    client, spread, bbox, zoom, spanning_zoom
+):
+    resolution, features = _features(client, bbox, zoom)
+    assert (resolution, features) == _features(client, bbox, spanning_zoom)
+    assert features and resolution <= resolution_for_zoom(spanning_zoom)
+    assert all(h3.get_resolution(f["id"]) == resolution for f in features)
+    assert all(f["properties"]["count"] >= 10 for f in features)
+
+
+def test_the_zoom_17_view_of_a_city_shows_its_cells_no_finer_than_the_public_resolution(
+    client, spread
+):
+    resolution, features = _features(client, NEAR, 17)
+    assert resolution == MAX_PUBLIC_RESOLUTION and len(features) == 8
+
+
+def test_a_west_east_of_east_crosses_the_antimeridian(client, spread):
+    # Zoom 2 draws each of these at resolution 2: only the boxes differ.
+    _, crossing = _features(client, "120,50,110,60", 2)  # 120°E eastwards to 110°E
+    assert crossing and crossing == _features(client, "-180,50,110,60", 2)[1]
+    assert _features(client, "110,50,120,60", 2)[1] == []
+
+
+def test_south_and_north_may_come_in_either_order(client, spread):
+    assert _features(client, f"{LON - 1},{LAT + 1},{LON + 1},{LAT - 1}", 10) == _features(
+        client, NEAR, 10
+    )
+
+
+def test_a_bbox_of_no_width_is_the_line_it_draws(client, spread):
+    resolution, features = _features(client, f"{LON},{LAT - 1},{LON},{LAT + 1}", 10)
+    assert resolution == 7 and len(features) == 1
 
 
 def test_the_response_is_a_geojson_feature_collection_of_hexagons(client, spread):
