@@ -1,5 +1,6 @@
 """Reads of nearby introductions and events."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from geo import bands
+from geo.geojson import feature_collection
 from supporters.models import Supporter
 from supporters.nearby.models import (
     Activity,
@@ -126,6 +128,50 @@ def events_upcoming() -> QuerySet[Event]:
     return Event.objects.filter(status=Event.Status.APPROVED, ends_at__gt=timezone.now()).order_by(
         "starts_at"
     )
+
+
+# Stands for an event's id in the page URL events_upcoming_geojson is given.
+EVENT_ID_PLACEHOLDER = uuid.UUID(int=0)
+
+
+def _local_time_sql(column: str) -> str:
+    """An instant as the local time at the venue with its offset, as isoformat() writes it
+    (for whole seconds and whole-minute offsets: every zone's since 1972)."""
+    local = f"(q.{column} AT TIME ZONE q.timezone)"
+    offset = f"extract(epoch FROM {local} - (q.{column} AT TIME ZONE 'UTC'))::int"
+    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
+    hours_minutes = f"to_char(make_interval(secs => abs({offset})), 'HH24:MI')"
+    return f"(to_json({local}) #>> '{{}}') || {sign} || {hours_minutes}"
+
+
+def events_upcoming_geojson(*, url_template: str, limit: int = 500) -> str:
+    """The public events layer: approved upcoming events as a GeoJSON FeatureCollection.
+
+    The venue point (public by design) and what /events/ shows, nothing about hosts or
+    guests; `url_template` is an event page's URL with EVENT_ID_PLACEHOLDER for its id.
+    """
+    fields = ("id", "title", "venue_name", "venue", "starts_at", "ends_at", "timezone")
+    inner, params = events_upcoming().values(*fields)[:limit].query.sql_with_params()
+    body, _ = feature_collection(
+        source=(
+            f"SELECT q.*, {_local_time_sql('starts_at')} AS starts_local,"
+            f" {_local_time_sql('ends_at')} AS ends_local,"
+            f" replace(%s, '{EVENT_ID_PLACEHOLDER}', q.id::text) AS url FROM ({inner}) q"
+        ),
+        params=[url_template, *params],
+        feature_id="f.id",
+        geometry="f.venue",
+        properties={
+            "title": "f.title",
+            "venue": "f.venue_name",
+            "starts_at": "f.starts_local",
+            "ends_at": "f.ends_local",
+            "timezone": "f.timezone",
+            "url": "f.url",
+        },
+        order_by="f.starts_at",
+    )
+    return body
 
 
 def events_of(*, supporter: Supporter) -> QuerySet[Event]:

@@ -1,16 +1,13 @@
 """Pages of /nearby/ (activists), /events/ (public), the events layer of the public map,
 and the moderation queue (staff)."""
 
-import json
 from datetime import timedelta
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -364,27 +361,12 @@ def rsvp(request, token: str):
 
 @require_GET
 def api_events(request):
-    """GeoJSON of approved upcoming events for the public map's events layer: the venue
-    point (public by design) and what /events/ shows; nothing about hosts or guests."""
-    rows = selectors.events_upcoming().annotate(geometry=AsGeoJSON("venue", precision=6))[:500]
-    features = [
-        {
-            "type": "Feature",
-            "id": str(e.pk),
-            "geometry": json.loads(e.geometry),
-            "properties": {
-                "title": e.title,
-                "venue": e.venue_name,
-                # Local time at the venue, with its offset, and the venue's zone.
-                "starts_at": e.starts_at.astimezone(ZoneInfo(e.timezone)).isoformat(),
-                "ends_at": e.ends_at.astimezone(ZoneInfo(e.timezone)).isoformat(),
-                "timezone": e.timezone,
-                "url": request.build_absolute_uri(reverse("events:detail", args=[e.pk])),
-            },
-        }
-        for e in rows
-    ]
-    response = JsonResponse({"type": "FeatureCollection", "features": features})
+    """GeoJSON of approved upcoming events for the public map's events layer (built by
+    PostGIS): the venue point (public by design) and what /events/ shows; nothing about
+    hosts or guests."""
+    page = reverse("events:detail", args=[selectors.EVENT_ID_PLACEHOLDER])
+    body = selectors.events_upcoming_geojson(url_template=request.build_absolute_uri(page))
+    response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = "public, max-age=300"
     return response
 
