@@ -37,6 +37,24 @@ class PatternField(forms.CharField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
+class CoordinateField(forms.Field):
+    """A number as float() reads it; the form checks `min_value`..`max_value`."""
+
+    default_error_messages = {"invalid": _("Enter a number.")}
+
+    def __init__(self, *, min_value: float, max_value: float, **kwargs):
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 class CellsQueryForm(forms.Form):
     """The query of GET /api/public/cells: bbox=W,S,E,N (WGS84 degrees) and zoom=Z.
 
@@ -64,3 +82,31 @@ class CellsQueryForm(forms.Form):
     def clean_bbox(self) -> BBox:
         west, south, east, north = (float(p) for p in self.cleaned_data["bbox"].split(","))
         return BBox(west=west, south=min(south, north), east=east, north=max(south, north))
+
+
+_REQUIRED_NUMBERS = _("lat and lon are required numbers")
+
+
+class PinQueryForm(forms.Form):
+    """The query of GET /api/locate/: a pin's lat and lon (WGS84 degrees)."""
+
+    lat = CoordinateField(
+        min_value=-90,
+        max_value=90,
+        error_messages={"required": _REQUIRED_NUMBERS, "invalid": _REQUIRED_NUMBERS},
+    )
+    lon = CoordinateField(
+        min_value=-180,
+        max_value=180,
+        error_messages={"required": _REQUIRED_NUMBERS, "invalid": _REQUIRED_NUMBERS},
+    )
+
+    def clean(self):
+        data = super().clean()
+        # Only once both are numbers: a missing one is the message to act on first.
+        if not self.errors and not all(
+            self.fields[name].min_value <= data[name] <= self.fields[name].max_value
+            for name in ("lat", "lon")
+        ):  # NaN compares false: outside too
+            raise forms.ValidationError(_("Those coordinates are outside the map."))
+        return data

@@ -5,7 +5,6 @@ from geo import map_views
 app_name = "public_map"
 
 urlpatterns = [
-    path("api/public/cells", map_views.public_cells, name="cells"),
     path("map/", map_views.public_map, name="map"),
     path("map/embed/", map_views.public_map_embed, name="embed"),
 ]

@@ -1,58 +1,17 @@
-"""The public map: its cells API and its pages. Everything here reads the snapshot only."""
+"""The public map's pages (its cells API is geo/api.py). Everything here reads the snapshot only."""
 
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from geo import selectors
-from geo.forms import CellsQueryForm
 
 OUTLINES = "vendor/world-atlas/countries-50m.json"
-
-
-def _cache(response, snapshot) -> HttpResponse:
-    response["ETag"] = snapshot.etag
-    response["Last-Modified"] = http_date(snapshot.created_at.timestamp())
-    patch_cache_control(response, public=True, max_age=settings.SOSEDI_MAP_CACHE_SECONDS)
-    return response
-
-
-@require_GET
-def public_cells(request):
-    """GeoJSON of the published hexagons in a bbox, at a resolution fit for the zoom."""
-    form = CellsQueryForm(request.GET)
-    if not form.is_valid():
-        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
-        first = next(iter(errors.values()))[0]
-        return JsonResponse({"error": first, "errors": errors}, status=400)
-    snapshot = selectors.snapshot_current()
-    if snapshot is None:
-        response = JsonResponse(
-            {"type": "FeatureCollection", "snapshot": None, "features": []},
-            content_type="application/geo+json",
-        )
-        patch_cache_control(response, no_cache=True)
-        return response
-    not_modified = get_conditional_response(
-        request, etag=snapshot.etag, last_modified=int(snapshot.created_at.timestamp())
-    )
-    if not_modified is not None:
-        return _cache(not_modified, snapshot)
-    page = selectors.cells_for_bbox(
-        snapshot=snapshot,
-        bbox=form.cleaned_data["bbox"],
-        zoom=form.cleaned_data["zoom"],
-        max_cells=settings.SOSEDI_MAP_MAX_CELLS,
-    )
-    return _cache(HttpResponse(page.geojson, content_type="application/geo+json"), snapshot)
 
 
 def _map_context(request) -> dict:
@@ -65,8 +24,8 @@ def _map_context(request) -> dict:
         "regions": totals.get("regions", [])[:5],
         "k": snapshot.k if snapshot else settings.SOSEDI_MAP_K,
         "map_config": {
-            "cells_url": reverse("public_map:cells"),
-            "places_url": reverse("geo:places"),
+            "cells_url": reverse("api:public_cells"),
+            "places_url": reverse("api:places"),
             "outlines_url": static(OUTLINES),
             "lat": center[0],
             "lon": center[1],

@@ -347,9 +347,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 
 # --- Reliability and security (issue 7): ops/ -------------------------------------------
-# Backups (`manage.py backup` / `restore`), the OpenAPI schema at /api/schema/, a 503 while
-# the database is away. docs/deploy/ holds the production configuration this is checked
-# against (`manage.py check --deploy --fail-level WARNING`, tests/ops/test_deploy.py).
+# Backups (`manage.py backup` / `restore`), a 503 while the database is away, the
+# read-only /api/ (its OpenAPI document at /api/schema/ comes from mapsite/api.py).
+# docs/deploy/ holds the production configuration this is checked against
+# (`manage.py check --deploy --fail-level WARNING`, tests/ops/test_deploy.py).
 INSTALLED_APPS += ["ops"]
 # The public JSON API (/api/) is read-only: other methods get 405 before the CSRF check.
 MIDDLEWARE.insert(

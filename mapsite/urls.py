@@ -1,13 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from ops import views as ops_views
+from mapsite.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/schema/", ops_views.api_schema, name="api_schema"),
-    path("", include("geo.urls")),
+    path("api/", api.urls),
     path("", include("geo.map_urls")),
     path("", include("supporters.urls")),
     path("", include("supporters.organize.urls")),

@@ -1,26 +1,13 @@
-"""Project-wide views: the API schema, and the error page while the database is away."""
+"""Project-wide views: the error page while the database is away."""
 
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
-from django.views.decorators.http import require_GET
-
-from ops.api_schema import openapi_document
 
 RETRY_AFTER_SECONDS = 5
-
-
-@require_GET
-def api_schema(request):
-    """The OpenAPI document of the public JSON API (only the operations this site serves)."""
-    return JsonResponse(
-        openapi_document(),
-        content_type="application/vnd.oai.openapi+json",
-        json_dumps_params={"ensure_ascii": False},
-    )
 
 
 def _database_unavailable(exc: BaseException | None) -> bool:

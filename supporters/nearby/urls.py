@@ -1,5 +1,5 @@
-"""URLs of nearby: /nearby/ (activists), /events/, /api/public/events, and the
-moderation queue at /organize/moderation/ (staff)."""
+"""URLs of nearby: /nearby/ (activists), /events/, and the moderation queue at
+/organize/moderation/ (staff). The events layer is an API operation (supporters/nearby/api.py)."""
 
 from django.urls import include, path
 
@@ -34,6 +34,5 @@ moderation_patterns = [
 urlpatterns = [
     path("nearby/", include((nearby_patterns, "nearby"))),
     path("events/", include((event_patterns, "events"))),
-    path("api/public/events", views.api_events, name="api_public_events"),
     path("organize/moderation/", include((moderation_patterns, "moderation"))),
 ]

@@ -1,5 +1,5 @@
-"""Pages of /nearby/ (activists), /events/ (public), the events layer of the public map,
-and the moderation queue (staff)."""
+"""Pages of /nearby/ (activists), /events/ (public) and the moderation queue (staff); the
+events layer of the public map is an API operation (supporters/nearby/api.py)."""
 
 from datetime import timedelta
 from functools import wraps
@@ -7,9 +7,8 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -357,18 +356,6 @@ def rsvp(request, token: str):
         "nearby/rsvp.html",
         {"rsvp": rsvp, "event": rsvp.event, "saved": saved, "answers": Rsvp.Answer.choices},
     )
-
-
-@require_GET
-def api_events(request):
-    """GeoJSON of approved upcoming events for the public map's events layer (built by
-    PostGIS): the venue point (public by design) and what /events/ shows; nothing about
-    hosts or guests."""
-    page = reverse("events:detail", args=[selectors.EVENT_ID_PLACEHOLDER])
-    body = selectors.events_upcoming_geojson(url_template=request.build_absolute_uri(page))
-    response = HttpResponse(body, content_type="application/json")
-    response["Cache-Control"] = "public, max-age=300"
-    return response
 
 
 # --- moderation (staff) -------------------------------------------------------------------

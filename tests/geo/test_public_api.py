@@ -10,7 +10,7 @@ from geo.selectors import resolution_for_zoom
 from geo.snapshot_models import MAX_PUBLIC_RESOLUTION, MapSnapshot
 from tests.geo.test_snapshot import NOVOSIBIRSK, cell_at, refresh_map, seed_supporters
 
-CELLS = reverse("public_map:cells")
+CELLS = reverse("api:public_cells")
 MAP = reverse("public_map:map")
 EMBED = reverse("public_map:embed")
 LON, LAT = NOVOSIBIRSK

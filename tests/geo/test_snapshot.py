@@ -31,7 +31,7 @@ from geo.snapshot import (
 from geo.snapshot_models import MapSnapshot, PublicArea, PublicCell
 from supporters.models import Supporter
 
-CELLS_URL = reverse("public_map:cells")
+CELLS_URL = reverse("api:public_cells")
 NOVOSIBIRSK = (82.92, 55.03)
 OMSK = (73.37, 54.98)
 VLADIVOSTOK = (131.89, 43.12)

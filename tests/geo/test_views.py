@@ -5,8 +5,8 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PLACES = reverse("geo:places")
-LOCATE = reverse("geo:locate")
+PLACES = reverse("api:places")
+LOCATE = reverse("api:locate")
 
 
 def test_place_search_answers_a_cyrillic_query_with_json(client):
