@@ -189,7 +189,7 @@ class Totals:
     by_purpose: dict[str, int]
 
 
-def totals(*, queryset: QuerySet) -> Totals:
+def supporter_totals(*, queryset: QuerySet) -> Totals:
     """The headline counts of a filtered set, in one query."""
     aggregates = {f"s_{s.value}": Count("pk", filter=Q(status=s.value)) for s in Supporter.Status}
     aggregates |= {
@@ -213,7 +213,9 @@ class _Lat(_Lon):
     function = "ST_Y"
 
 
-def localities(*, queryset: QuerySet, language: str = "en", limit: int = 50) -> list[dict]:
+def supporters_by_locality(
+    *, queryset: QuerySet, language: str = "en", limit: int = 50
+) -> list[dict]:
     """Counts by town, largest first; a town's spellings count as one.
 
     The distinct (country, region, town) texts are matched to gazetteer places in one
@@ -258,7 +260,8 @@ def localities(*, queryset: QuerySet, language: str = "en", limit: int = 50) -> 
     )[:limit]
 
 
-def regions(*, queryset: QuerySet, limit: int = 30) -> list[dict]:
+def supporters_by_region(*, queryset: QuerySet, limit: int = 30) -> list[dict]:
+    """Counts by (country_code, region), largest first."""
     return list(
         queryset.order_by()
         .values("country_code", "region")
@@ -267,7 +270,7 @@ def regions(*, queryset: QuerySet, limit: int = 30) -> list[dict]:
     )
 
 
-def weekly_growth(*, queryset: QuerySet) -> list[tuple[date, int, int]]:
+def supporter_weekly_growth(*, queryset: QuerySet) -> list[tuple[date, int, int]]:
     """(week, confirmed that week, confirmed in total by the end of it), oldest first."""
     rows = (
         queryset.filter(confirmed_at__isnull=False)

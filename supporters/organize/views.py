@@ -243,11 +243,11 @@ def dashboard(request):
     context = {
         "form": form,
         "hotspot_form": hotspot_form,
-        "totals": (totals := selectors.totals(queryset=queryset)),
+        "totals": (totals := selectors.supporter_totals(queryset=queryset)),
         "status_counts": [(label, totals.by_status[v]) for v, label in Supporter.Status.choices],
         "purpose_counts": [(AGREED_TO[p], totals.by_purpose[p]) for p in Purpose],
-        "regions": selectors.regions(queryset=queryset),
-        "localities": selectors.localities(
+        "regions": selectors.supporters_by_region(queryset=queryset),
+        "localities": selectors.supporters_by_locality(
             queryset=queryset, language=(get_language() or "en")[:2]
         ),
         "hotspots": spots,
@@ -337,7 +337,9 @@ def heatmap_frame(request):
 @roles.permission_required(roles.VIEW_AGGREGATES)
 def growth_svg(request):
     _form, filters = _filters(request)
-    weeks = selectors.weekly_growth(queryset=selectors.supporters_filtered(filters=filters))
+    weeks = selectors.supporter_weekly_growth(
+        queryset=selectors.supporters_filtered(filters=filters)
+    )
     return render(
         request,
         "organize/growth.svg",
@@ -396,7 +398,7 @@ def segment_detail(request, pk: int):
             "size": members.count(),
             "reachable": audience.consenting,
             "audience": audience,
-            "regions": selectors.regions(queryset=members, limit=10),
+            "regions": selectors.supporters_by_region(queryset=members, limit=10),
             "mailing_form": MailingForm(initial={"confirm_count": audience.recipients}),
             "mailings": segment.mailings.all(),
             "can_people": request.user.has_perm(roles.VIEW_PEOPLE),

@@ -3,7 +3,7 @@
 import pytest
 
 from supporters.models import Supporter
-from supporters.organize.selectors import localities
+from supporters.organize.selectors import supporters_by_locality
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def towns(make_supporter):
 def rows(language: str) -> list[tuple]:
     return [
         (r["city"], r["region"], r["country_code"], r["place"], r["count"])
-        for r in localities(queryset=Supporter.objects.all(), language=language)
+        for r in supporters_by_locality(queryset=Supporter.objects.all(), language=language)
     ]
 
 
@@ -48,13 +48,13 @@ def test_one_town_in_two_spellings_is_one_row_named_in_the_page_language(towns):
 
 
 def test_the_limit_applies_after_merging(towns):
-    (top,) = localities(queryset=Supporter.objects.all(), language="en", limit=1)
+    (top,) = supporters_by_locality(queryset=Supporter.objects.all(), language="en", limit=1)
     assert (top["city"], top["count"]) == ("Saint Petersburg", 7)
 
 
 def test_counts_follow_the_queryset(towns):
     some = Supporter.objects.filter(city__in=["Saint Petersburg", "Кировск"])
-    assert [(r["place"], r["count"]) for r in localities(queryset=some)] == [
+    assert [(r["place"], r["count"]) for r in supporters_by_locality(queryset=some)] == [
         (SAINT_PETERSBURG, 3),
         (KIROVSK_MURMANSK, 2),
     ]
