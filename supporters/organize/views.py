@@ -32,15 +32,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from geo import gazetteer
 from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
 from geo.hotspots import hotspots_find
 from supporters import links
 from supporters.models import Purpose, Supporter
-from supporters.organize import charts, exports, roles, selectors, services
+from supporters.organize import charts, exports, roles, selectors, services, two_factor
 from supporters.organize.audit import audit_record
 from supporters.organize.forms import (
     FilterForm,
@@ -53,7 +52,8 @@ from supporters.organize.forms import (
 )
 from supporters.organize.models import AuditEntry, Import, Mailing, MailingRecipient, Segment
 
-RECOVERY_CODES = 10
+# Where the codes wait between the redirect after making them and the page that shows them.
+CODES_KEY = "organize_recovery_codes"
 
 # The dashboard's consent counts: one whole phrase per purpose, so that translations can
 # agree with their own grammar (Purpose's labels continue "I agree to …").
@@ -77,6 +77,11 @@ def _next(request, default: str = "organize:dashboard") -> str:
 # --- login, second factor ---------------------------------------------------------------
 
 
+def _to(name: str, request) -> str:
+    """The URL of page `name`, passing on where to go after it."""
+    return f"{reverse(name)}?{urlencode({'next': _next(request)})}"
+
+
 class LoginView(auth_views.LoginView):
     """Password first (django-axes counts failures); then the second factor."""
 
@@ -84,7 +89,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = False
 
     def get_success_url(self):
-        return f"{reverse('organize:verify')}?{urlencode({'next': _next(self.request)})}"
+        return _to("organize:verify", self.request)
 
 
 @require_http_methods(["GET", "POST"])
@@ -94,8 +99,8 @@ def verify(request):
         return redirect("organize:login")
     if request.user.is_verified():
         return redirect(_next(request))
-    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-        return redirect(f"{reverse('organize:enrol')}?{urlencode({'next': _next(request)})}")
+    if not two_factor.totp_device_confirmed(user=request.user):
+        return redirect(_to("organize:enrol", request))
     form = SecondStepForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # match_token tries every confirmed device; TOTP devices slow repeated failures down.
@@ -128,20 +133,19 @@ def enrol(request):
     user = request.user
     if not user.is_authenticated:
         return redirect("organize:login")
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return redirect(f"{reverse('organize:verify')}?{urlencode({'next': _next(request)})}")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    if two_factor.totp_device_confirmed(user=user):
+        return redirect(_to("organize:verify", request))
+    device = two_factor.totp_device_pending(user=user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        try:
+            codes = two_factor.totp_device_confirm(device=device, token=form.cleaned_data["token"])
+        except two_factor.CodeWrong:
+            form.add_error("token", _("That code is not right. Check the phone's clock and retry."))
+        else:
             otp_login(request, device)
-            request.session["organize_recovery_codes"] = _recovery_codes_reset(user)
-            return redirect(f"{reverse('organize:recovery')}?{urlencode({'next': _next(request)})}")
-        form.add_error("token", _("That code is not right. Check the phone's clock and retry."))
+            request.session[CODES_KEY] = codes
+            return redirect(_to("organize:recovery", request))
     return render(
         request,
         "organize/enrol.html",
@@ -155,21 +159,13 @@ def enrol(request):
     )
 
 
-def _recovery_codes_reset(user) -> list[str]:
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="recovery")
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
-    return codes
-
-
 @require_http_methods(["GET", "POST"])
 def recovery(request):
     """Show fresh recovery codes once (after enrolment), or make new ones on request."""
     if request.method == "POST":
-        request.session["organize_recovery_codes"] = _recovery_codes_reset(request.user)
+        request.session[CODES_KEY] = two_factor.recovery_codes_reset(user=request.user)
         return redirect("organize:recovery")
-    codes = request.session.pop("organize_recovery_codes", None)
+    codes = request.session.pop(CODES_KEY, None)
     return render(request, "organize/recovery.html", {"codes": codes, "next": _next(request)})
 
 

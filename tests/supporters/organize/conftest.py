@@ -1,7 +1,10 @@
 """Organizer accounts in each role, logged in with a verified second factor."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import verified_client
@@ -46,3 +49,24 @@ def as_role(make_staff):
 def _fast_passwords(settings):
     # Real hashing costs ~0.5 s a login; these tests are about who may log in, not hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@contextmanager
+def inserts_refused(table: str):
+    """While open, the database refuses every row inserted into `table`: a real failure in
+    the middle of a transaction. Dropped on leaving, also after a transactional test."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION tests_refuse_insert() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'inserts refused by the test'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER tests_refuse_insert BEFORE INSERT ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION tests_refuse_insert()"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER tests_refuse_insert ON {table}")
+            cursor.execute("DROP FUNCTION tests_refuse_insert()")
