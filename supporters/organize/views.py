@@ -351,6 +351,37 @@ def _segment_from_form(form: SegmentForm) -> Segment:
     return Segment(**form.segment_fields())
 
 
+def segment_page_context(
+    request,
+    segment: Segment,
+    *,
+    audience: selectors.MailingAudience | None = None,
+    mailing_form: MailingForm | None = None,
+    form_errors=(),
+) -> dict:
+    """What the segment page shows: also when a mailing re-renders it with new counts or
+    errors (`audience` for its topic and kind, its form), so the two pages cannot differ."""
+    members = selectors.segment_members(segment=segment)
+    if audience is None:
+        audience = selectors.mailing_audience(segment=segment)
+    if mailing_form is None:
+        mailing_form = MailingForm(initial={"confirm_count": audience.recipients})
+    return {
+        "segment": segment,
+        "size": members.count(),
+        "reachable": audience.consenting,
+        "audience": audience,
+        "regions": selectors.supporters_by_region(queryset=members, limit=10),
+        "mailing_form": mailing_form,
+        "form_errors": form_errors,
+        "mailings": segment.mailings.all(),
+        "can_people": request.user.has_perm(roles.VIEW_PEOPLE),
+        "can_export_people": request.user.has_perm(roles.EXPORT_PEOPLE),
+        "can_export": request.user.has_perm(roles.EXPORT_AGGREGATES),
+        "can_mail": request.user.has_perm(roles.SEND_MAILING),
+    }
+
+
 @require_POST
 @roles.permission_required(roles.ADD_SEGMENT)
 def segment_size(request):
@@ -384,25 +415,7 @@ def segment_create(request):
 @roles.permission_required(roles.VIEW_AGGREGATES)
 def segment_detail(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
-    members = selectors.segment_members(segment=segment)
-    audience = selectors.mailing_audience(segment=segment)
-    return render(
-        request,
-        "organize/segment.html",
-        {
-            "segment": segment,
-            "size": members.count(),
-            "reachable": audience.consenting,
-            "audience": audience,
-            "regions": selectors.supporters_by_region(queryset=members, limit=10),
-            "mailing_form": MailingForm(initial={"confirm_count": audience.recipients}),
-            "mailings": segment.mailings.all(),
-            "can_people": request.user.has_perm(roles.VIEW_PEOPLE),
-            "can_export_people": request.user.has_perm(roles.EXPORT_PEOPLE),
-            "can_export": request.user.has_perm(roles.EXPORT_AGGREGATES),
-            "can_mail": request.user.has_perm(roles.SEND_MAILING),
-        },
-    )
+    return render(request, "organize/segment.html", segment_page_context(request, segment))
 
 
 @require_GET
@@ -484,30 +497,20 @@ def mailing_create(request, pk: int):
             )
         form.add_error(None, message % {"n": audience.recipients})
     if counting or not form.is_valid():
-        counted = {
-            "confirm_count": audience.recipients,
-            "counted_topic": topic,
-            "counted_call_to_action": call_to_action,
-        }
-        return render(
-            request,
-            "organize/segment.html",
-            {
-                "segment": segment,
-                "size": selectors.segment_members(segment=segment).count(),
-                "reachable": audience.consenting,
-                "audience": audience,
-                "mailing_form": MailingForm(
-                    initial=request.POST.dict() | {"call_to_action": call_to_action} | counted
-                )
-                if counting or form.non_field_errors()
-                else form,
-                "form_errors": [] if counting else form.non_field_errors(),
-                "mailings": segment.mailings.all(),
-                "can_mail": True,
-            },
-            status=200 if counting else 400,
+        errors = [] if counting else form.non_field_errors()
+        if counting or errors:
+            # The numbers shown anew; the form carries what they were counted for.
+            counted = {
+                "call_to_action": call_to_action,
+                "confirm_count": audience.recipients,
+                "counted_topic": topic,
+                "counted_call_to_action": call_to_action,
+            }
+            form = MailingForm(initial=request.POST.dict() | counted)
+        context = segment_page_context(
+            request, segment, audience=audience, mailing_form=form, form_errors=errors
         )
+        return render(request, "organize/segment.html", context, status=200 if counting else 400)
     mailing = services.mailing_start(
         segment=segment,
         subject=form.cleaned_data["subject"],

@@ -82,6 +82,24 @@ def test_the_segment_page_offers_person_level_actions_only_to_coordinators(as_ro
     assert b"Email this segment" in coordinator_page.content
 
 
+def test_the_segment_page_shown_again_by_a_mailing_is_the_same_page(as_role, make_supporter):
+    make_supporter(region="Moscow", consents=["email_updates"])
+    segment = Segment.objects.create(name="Everyone")
+    client = as_role("coordinator")
+    page = client.get(reverse("organize:segment", args=[segment.pk]))
+    recount = client.post(
+        reverse("organize:mailing_create", args=[segment.pk]),
+        {"subject": "Hi", "body": "Text", "count": "1", "confirm_count": 0},
+    )
+    assert recount.status_code == 200
+    for key in ["size", "reachable", "regions"]:
+        assert recount.context[key] == page.context[key], key
+    for key in ["can_people", "can_export_people", "can_export", "can_mail"]:
+        assert recount.context[key] is page.context[key] is True, key
+    assert recount.context["regions"] == [{"country_code": "RU", "region": "Moscow", "count": 1}]
+    assert b"people.csv" in recount.content and b"cells.csv" in recount.content
+
+
 @pytest.mark.parametrize("path", ["/organize/", "/organize/map/", "/admin/", "/admin/login/"])
 def test_anonymous_visitors_are_sent_to_the_organizer_login(client, path):
     response = client.get(path)
