@@ -4,6 +4,7 @@
 from django.urls import include, path
 
 from supporters.nearby import views
+from supporters.organize.views import moderation
 
 nearby_patterns = [
     path("", views.home, name="home"),
@@ -25,10 +26,10 @@ event_patterns = [
 ]
 
 moderation_patterns = [
-    path("", views.moderation, name="queue"),
-    path("reports/<int:pk>/", views.moderation_report, name="report"),
-    path("events/<uuid:pk>/", views.moderation_event, name="event"),
-    path("activity/", views.moderation_activity, name="activity"),
+    path("", moderation.moderation, name="queue"),
+    path("reports/<int:pk>/", moderation.moderation_report, name="report"),
+    path("events/<uuid:pk>/", moderation.moderation_event, name="event"),
+    path("activity/", moderation.moderation_activity, name="activity"),
 ]
 
 urlpatterns = [

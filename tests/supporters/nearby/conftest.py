@@ -1,4 +1,5 @@
-"""Fixtures for nearby: activists placed in real cells, signed-in clients, mail helpers."""
+"""Fixtures for nearby: real cells, signed-in clients, mail helpers (the activist and
+moderator fixtures, shared with the organizer tests, are in tests/supporters/conftest.py)."""
 
 import re
 from datetime import timedelta
@@ -8,13 +9,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from geo import hexgrid
 from supporters.models import OutboxMessage
 from supporters.nearby.services import EventDraft
 from supporters.nearby.views import SESSION_KEY
-from tests.conftest import verified_client
 
 MOSCOW = (37.62, 55.75)
 
@@ -35,17 +34,6 @@ def event_draft(**fields) -> EventDraft:
         }
         | fields
     )
-
-
-@pytest.fixture
-def activist(make_supporter):
-    """An active supporter open to introductions and event invitations."""
-
-    def make(*, lon=MOSCOW[0], lat=MOSCOW[1], name="Test Activist", **kw):
-        kw.setdefault("consents", ["introductions", "event_invitations"])
-        return make_supporter(lon=lon, lat=lat, name=name, **kw)
-
-    return make
 
 
 def cell_centre_lonlat(cell: int) -> tuple[float, float]:
@@ -84,16 +72,3 @@ def link_in(body: str, fragment: str) -> str:
     """The path of the first link in a mail body containing `fragment`."""
     url = next(u for u in re.findall(r"https?://\S+", body) if fragment in u)
     return re.sub(r"^https?://[^/]+", "", url)
-
-
-@pytest.fixture
-def moderator(db, django_user_model):
-    """A staff client, two-factor verified when the organizer workspace asks for it."""
-    user = django_user_model.objects.create_user(
-        username="moderator", password="pw-Mod-2026!", is_staff=True, is_superuser=True
-    )
-    client = verified_client(
-        user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    )
-    client.user = user
-    return client

@@ -13,8 +13,7 @@ from supporters.nearby.models import Introduction
 from supporters.organize.models import AuditEntry
 from supporters.organize.roles import COORDINATOR, ORGANIZER, roles_ensure
 from tests.conftest import verified_client
-
-from .conftest import MOSCOW, event_draft
+from tests.supporters.nearby.conftest import MOSCOW, event_draft
 
 pytestmark = pytest.mark.django_db
 
