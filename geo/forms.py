@@ -85,21 +85,14 @@ class CellsQueryForm(forms.Form):
 
 
 _REQUIRED_NUMBERS = _("lat and lon are required numbers")
+_PIN_ERRORS = {"required": _REQUIRED_NUMBERS, "invalid": _REQUIRED_NUMBERS}
 
 
 class PinQueryForm(forms.Form):
     """The query of GET /api/locate/: a pin's lat and lon (WGS84 degrees)."""
 
-    lat = CoordinateField(
-        min_value=-90,
-        max_value=90,
-        error_messages={"required": _REQUIRED_NUMBERS, "invalid": _REQUIRED_NUMBERS},
-    )
-    lon = CoordinateField(
-        min_value=-180,
-        max_value=180,
-        error_messages={"required": _REQUIRED_NUMBERS, "invalid": _REQUIRED_NUMBERS},
-    )
+    lat = CoordinateField(min_value=-90, max_value=90, error_messages=_PIN_ERRORS)
+    lon = CoordinateField(min_value=-180, max_value=180, error_messages=_PIN_ERRORS)
 
     def clean(self):
         data = super().clean()
