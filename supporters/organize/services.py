@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from supporters.links import UNSUBSCRIBE
 from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
-from supporters.organize.models import Mailing, MailingRecipient, Segment
+from supporters.organize.audit import Actor, audit_record
+from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
 from supporters.organize.selectors import segment_members
 from supporters.services import consent_set, messages_queue
 
@@ -64,30 +65,44 @@ def segment_create(
     return segment
 
 
+@transaction.atomic
 def mailing_start(
     *,
     segment: Segment,
     subject: str,
     body: str,
-    user,
+    actor: Actor,
     topic: str = "",
     call_to_action: bool = False,
 ) -> Mailing:
-    """Store the mail and let the worker address it to the segment, batch by batch."""
+    """Store the mail, its audit entry and the job that addresses it to the segment, batch
+    by batch: all three or none."""
     from supporters.organize.tasks import mailing_prepare
 
-    with transaction.atomic():
-        mailing = Mailing(
-            segment=segment,
-            subject=subject.strip(),
-            body=body.strip(),
-            topic=topic,
-            call_to_action=call_to_action,
-            created_by=user,
-        )
-        mailing.recipients_total = _mailing_members(mailing).count()
-        mailing.save()
-        mailing_prepare.defer(mailing_id=mailing.pk)
+    mailing = Mailing(
+        segment=segment,
+        subject=subject.strip(),
+        body=body.strip(),
+        topic=topic,
+        call_to_action=call_to_action,
+        created_by=actor.user,
+    )
+    mailing.recipients_total = _mailing_members(mailing).count()
+    mailing.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.MAILING,
+        filter={
+            **segment.describe(),
+            "mailing": mailing.pk,
+            "subject": mailing.subject,
+            "topic": mailing.topic,
+            "call_to_action": mailing.call_to_action,
+        },
+        row_count=mailing.recipients_total,
+        detail=segment.name,
+    )
+    mailing_prepare.defer(mailing_id=mailing.pk)
     return mailing
 
 

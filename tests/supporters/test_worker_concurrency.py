@@ -20,6 +20,7 @@ from django.db import connection
 
 from supporters.models import OutboxMessage
 from supporters.organize import services
+from supporters.organize.audit import Actor
 from supporters.organize.models import Mailing, MailingRecipient, Segment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +112,7 @@ def test_two_workers_sending_one_mailing_deliver_each_mail_exactly_once(make_sup
         # Both are listening: queue the mailing, and the preparation job a second time,
         # as a retried stalled job would, so that the two prepare it at once as well.
         mailing = services.mailing_start(
-            segment=segment, subject="Saturday", body="Hello {name}!", user=None
+            segment=segment, subject="Saturday", body="Hello {name}!", actor=Actor(user=None)
         )
         from supporters.organize.tasks import mailing_prepare
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from supporters import links
 from supporters.models import Supporter
 from supporters.organize import roles, selectors, services
-from supporters.organize.audit import audit_record
+from supporters.organize.audit import Actor, audit_record
 from supporters.organize.forms import MailingForm
 from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
 from supporters.organize.views.segments import segment_page_context
@@ -59,20 +59,7 @@ def mailing_create(request, pk: int):
         body=form.cleaned_data["body"],
         topic=topic,
         call_to_action=call_to_action,
-        user=request.user,
-    )
-    audit_record(
-        request=request,
-        action=AuditEntry.Action.MAILING,
-        filter={
-            **segment.describe(),
-            "mailing": mailing.pk,
-            "subject": mailing.subject,
-            "topic": mailing.topic,
-            "call_to_action": mailing.call_to_action,
-        },
-        row_count=mailing.recipients_total,
-        detail=segment.name,
+        actor=Actor.of(request),
     )
     return redirect("organize:mailing", pk=mailing.pk)
 
@@ -113,7 +100,7 @@ def mailing_detail(request, pk: int):
     )
     # The send log names people: looking at it is a person-level view.
     audit_record(
-        request=request,
+        actor=Actor.of(request),
         action=AuditEntry.Action.VIEW_PEOPLE,
         filter={"mailing": mailing.pk, "send_log": True},
         row_count=len(log),

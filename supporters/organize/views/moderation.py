@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from supporters.nearby import selectors, services
 from supporters.nearby.models import Event, Report
-from supporters.organize.audit import audit_record
+from supporters.organize.audit import Actor, audit_record
 from supporters.organize.models import AuditEntry
 from supporters.organize.roles import VIEW_PEOPLE, permission_required
 
@@ -32,7 +32,7 @@ def _refused(request, message: str):
 def moderation(request):
     reports, events = list(selectors.reports_open()), list(selectors.events_pending())
     audit_record(
-        request=request,
+        actor=Actor.of(request),
         action=AuditEntry.Action.VIEW_PEOPLE,
         filter={"page": "moderation"},
         row_count=len(reports) + len(events),
@@ -106,7 +106,7 @@ def moderation_activity(request):
         days = 90
     activity = list(selectors.activity_recent(days=days)[:500])
     audit_record(
-        request=request,
+        actor=Actor.of(request),
         action=AuditEntry.Action.VIEW_PEOPLE,
         filter={"page": "activity", "days": days},
         row_count=len(activity),

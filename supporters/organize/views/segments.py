@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from supporters.organize import exports, roles, selectors, services
-from supporters.organize.audit import audit_record
+from supporters.organize.audit import Actor, audit_record
 from supporters.organize.forms import MailingForm, SegmentForm
 from supporters.organize.models import AuditEntry, Segment
 
@@ -86,7 +86,7 @@ def segment_people(request, pk: int):
     members = selectors.segment_members(segment=segment).order_by("created_at", "pk")
     page = Paginator(members, 100).get_page(request.GET.get("page"))
     audit_record(
-        request=request,
+        actor=Actor.of(request),
         action=AuditEntry.Action.VIEW_PEOPLE,
         filter={**segment.describe(), "page": page.number},
         row_count=len(page.object_list),
@@ -119,7 +119,7 @@ def _segment_export(request, pk: int, level: str, fmt: str):
         )
         content_type = "application/geo+json"
     audit_record(
-        request=request,
+        actor=Actor.of(request),
         action=AuditEntry.Action.EXPORT,
         filter={**segment.describe(), "level": level, "format": fmt},
         row_count=count,

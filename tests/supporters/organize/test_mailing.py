@@ -3,14 +3,17 @@ even when the worker is restarted mid-send."""
 
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.urls import reverse
 
 from supporters import links
 from supporters.models import OutboxMessage, Supporter
 from supporters.organize import services
+from supporters.organize.audit import Actor
 from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
+
+from .conftest import inserts_refused
 
 
 @pytest.fixture
@@ -41,7 +44,10 @@ def test_each_recipient_gets_exactly_one_mail_across_a_worker_restart(
 ):
     settings.SOSEDI_MAILING_BATCH = 2
     mailing = services.mailing_start(
-        segment=segment_with_people, subject="Saturday", body="Hello {name}!", user=None
+        segment=segment_with_people,
+        subject="Saturday",
+        body="Hello {name}!",
+        actor=Actor(user=None),
     )
     assert mailing.recipients_total == 6
     # The first worker addresses one batch and dies before delivering anything.
@@ -127,7 +133,9 @@ def test_a_job_left_running_by_a_killed_worker_is_put_back_and_finishes(
 ):
     from supporters.organize.tasks import retry_stalled_jobs
 
-    services.mailing_start(segment=segment_with_people, subject="Hi", body="Text", user=None)
+    services.mailing_start(
+        segment=segment_with_people, subject="Hi", body="Text", actor=Actor(user=None)
+    )
     with connection.cursor() as cursor:
         # The worker took the preparation job and died: 'doing', and no live worker.
         cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL")
@@ -137,3 +145,34 @@ def test_a_job_left_running_by_a_killed_worker_is_put_back_and_finishes(
     run_worker(queues=["maintenance"])
     run_worker(queues=["email"])
     assert sorted(m.to[0] for m in mailoutbox) == [f"yes{i}@example.org" for i in range(6)]
+
+
+def _preparation_jobs() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE '%mailing_prepare'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mailing_whose_audit_entry_fails_is_not_stored_nor_sent(segment_with_people, as_role):
+    """The mailing, its audit entry and its preparation job commit together or not at all."""
+    client = as_role("coordinator")
+    jobs = _preparation_jobs()
+    with inserts_refused("supporters_auditentry"), pytest.raises(DatabaseError):
+        client.post(
+            reverse("organize:mailing_create", args=[segment_with_people.pk]),
+            {"subject": "Hi", "body": "Text", "confirm_count": 6},
+        )
+    assert not Mailing.objects.exists() and not AuditEntry.objects.exists()
+    assert _preparation_jobs() == jobs
+
+    client.post(
+        reverse("organize:mailing_create", args=[segment_with_people.pk]),
+        {"subject": "Hi", "body": "Text", "confirm_count": 6},
+    )
+    mailing = Mailing.objects.get()
+    entry = AuditEntry.objects.get(action="mailing")
+    assert (entry.filter["mailing"], entry.row_count) == (mailing.pk, 6)
+    assert _preparation_jobs() == jobs + 1

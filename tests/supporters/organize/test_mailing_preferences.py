@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from supporters.models import OutboxMessage
 from supporters.organize import selectors, services
+from supporters.organize.audit import Actor
 from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
 
 
@@ -39,7 +40,7 @@ def recipients(segment, **mailing):
 def mailed(segment, *, days_ago, call_to_action=False):
     """A mailing addressed to everyone in the segment with consent, `days_ago` days ago."""
     mailing = services.mailing_start(
-        segment=segment, subject="Earlier", body="Text", user=None, call_to_action=True
+        segment=segment, subject="Earlier", body="Text", actor=Actor(user=None), call_to_action=True
     )
     services.mailing_prepare_batch(mailing_id=mailing.pk, batch=1000)
     Mailing.objects.filter(pk=mailing.pk).update(call_to_action=call_to_action)
@@ -162,7 +163,7 @@ def test_the_counts_shown_are_the_mails_the_worker_sends(
         "events-daily@example.org",
         "events-monthly@example.org",
     ]
-    entry = AuditEntry.objects.get(action="mailing")
+    entry = AuditEntry.objects.get(action="mailing", filter__mailing=mailing.pk)
     assert entry.row_count == 3
     assert entry.filter["topic"] == "events" and entry.filter["call_to_action"] is False
 
