@@ -1,11 +1,59 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from geo.geocoding import GeocodingError, Location, geocode, locate_pin
 from supporters.consent import EXPLANATIONS
-from supporters.models import Channel, Frequency, Purpose, Topic
+from supporters.models import Channel, Frequency, Purpose, Supporter, Topic
 from supporters.services import Preferences
+
+# --- the rules for a person's details, shared by these forms and the import's row form ----
+
+
+def _max_length(field: str) -> int:
+    return Supporter._meta.get_field(field).max_length
+
+
+validate_phone = RegexValidator(
+    r"\A[0-9+()\-.\s]{3,}\Z",
+    _("Enter a phone number: digits, spaces and + ( ) - . only."),
+    code="invalid_phone",
+)
+
+
+class NameField(forms.CharField):
+    """A display name: runs of spaces become one, as long as the model allows (100)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Your name"))
+        super().__init__(max_length=_max_length("display_name"), **kwargs)
+
+    def to_python(self, value):
+        return " ".join(super().to_python(value).split())
+
+
+class EmailAddressField(forms.EmailField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Email"))
+        super().__init__(max_length=_max_length("email"), **kwargs)
+
+
+class PhoneField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Phone (optional)"))
+        kwargs.setdefault("required", False)
+        super().__init__(max_length=_max_length("phone"), validators=[validate_phone], **kwargs)
+
+
+class LanguageField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Language"))
+        super().__init__(choices=settings.LANGUAGES, **kwargs)
+
+
+# The consent a form or an import column gives, by field name, one per purpose.
+CONSENT_FIELDS = {f"consent_{p.value}": p for p in Purpose}
 
 
 class CoordinatesOutOfRange(Exception):
@@ -77,7 +125,7 @@ class PreferenceFields(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)
+    phone = PhoneField()
 
     def clean(self):
         data = super().clean()
@@ -94,10 +142,10 @@ class PreferenceFields(forms.Form):
 def consent_fields() -> dict[str, forms.BooleanField]:
     # Every consent starts unchecked: giving one is an act, not a default.
     return {
-        f"consent_{p.value}": forms.BooleanField(
+        name: forms.BooleanField(
             label=p.label, help_text=EXPLANATIONS[p], required=False, initial=False
         )
-        for p in Purpose
+        for name, p in CONSENT_FIELDS.items()
     }
 
 
@@ -108,22 +156,22 @@ class ConsentsForm(forms.Form):
 
     @property
     def granted(self) -> list[str]:
-        return [p.value for p in Purpose if self.cleaned_data.get(f"consent_{p.value}")]
+        return [p.value for name, p in CONSENT_FIELDS.items() if self.cleaned_data.get(name)]
 
 
 class JoinForm(LocationFields, PreferenceFields, ConsentsForm):
-    display_name = forms.CharField(label=_("Your name"), max_length=100)
-    email = forms.EmailField(label=_("Email"), max_length=254)
+    display_name = NameField()
+    email = EmailAddressField()
 
     field_order = ["display_name", "email", "location_text", "pin_lat", "pin_lon"]
 
 
 class ProfileForm(PreferenceFields):
-    display_name = forms.CharField(label=_("Your name"), max_length=100)
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    display_name = NameField()
+    language = LanguageField()
 
     field_order = ["display_name", "language", "channel", "frequency", "topics", "phone"]
 
 
 class ManageLinkForm(forms.Form):
-    email = forms.EmailField(label=_("Email"), max_length=254)
+    email = EmailAddressField()

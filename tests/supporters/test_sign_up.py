@@ -151,3 +151,12 @@ def test_the_development_outbox_lists_each_mail_and_no_flash_notices(client, set
     assert mail.subject in page
     # The outbox's rows are not mistaken for the site's flash messages.
     assert 'class="messages"' not in page
+
+
+def test_a_phone_must_look_like_a_phone_number_as_in_an_import(client):
+    response = client.post(JOIN, join_data(channel="phone", phone="call me"))
+    assert response.status_code == 400 and "phone" in response.context["form"].errors
+    assert not Supporter.objects.exists()
+    response = client.post(JOIN, join_data(channel="phone", phone="+7 (900) 123-45-67"))
+    assert response.status_code == 302
+    assert Supporter.objects.get().phone == "+7 (900) 123-45-67"
