@@ -23,7 +23,7 @@ def mailing_prepare(mailing_id: int) -> None:
 @app.task(queue="imports", retry=False)
 def import_run(import_id: int) -> None:
     """Run an uploaded CSV import (the same service `manage.py import_supporters` runs)."""
-    from supporters.organize.csv_import import import_execute
+    from supporters.organize.imports import import_execute
 
     import_execute(import_id=import_id)
 

@@ -16,6 +16,7 @@ from django.db import connection
 from geo.snapshot_models import MapSnapshot, PublicCell
 from supporters import links
 from supporters.models import Supporter
+from supporters.organize.imports import import_text
 from supporters.services import supporter_relocate
 from tests.conftest import location_at
 
@@ -67,11 +68,10 @@ def neighbours(make_supporter, settings):
 
 def _me_through_the_organizer_side():
     """Imported with a phone, tags and a consent source, then mailed by an organizer."""
-    csv_import = pytest.importorskip("supporters.organize.csv_import")
     organize = pytest.importorskip("supporters.organize.services")
     from supporters.organize.models import Mailing, MailingRecipient, Segment, Tagging
 
-    outcome = csv_import.import_text(
+    outcome = import_text(
         "email,name,phone,lat,lon,tags,consent_public_map,consent_email_updates,consent_source\n"
         f'{EMAIL},{NAME},{PHONE},55.75,37.62,"volunteer|{NAME.split()[0].lower()}",yes,yes,'
         f"paper form signed by {NAME}\n"

@@ -4,7 +4,6 @@ bbox and zoom of the cells API, coordinates, the gazetteer's text search, CSV ro
 import os
 import re
 
-import pytest
 from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -14,6 +13,7 @@ from geo.forms import BBOX_PATTERN, CellsQueryForm
 from geo.geocoding import GeocodingError, geocode, locate_pin
 from geo.selectors import MAX_ZOOM, max_span_degrees, zoom_for_bbox
 from supporters.forms import CoordinatesOutOfRange, LocationFields
+from supporters.organize.imports import ImportFileError, import_text
 
 # Any code point at all, lone surrogates and NUL included.
 ANY_CHAR = st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF, categories=None)
@@ -151,9 +151,8 @@ def test_the_places_endpoint_always_answers_json(db, client, query, raw):
         assert len(response.json()["results"]) <= 8
 
 
-# --- CSV rows of the organizer import (supporters/organize/csv_import.py) ------------------------
+# --- CSV rows of the organizer import (supporters/organize/imports/) ------------------------
 
-csv_import = pytest.importorskip("supporters.organize.csv_import")
 HEADER = [
     "email",
     "name",
@@ -204,8 +203,8 @@ def test_every_csv_row_is_imported_or_reported_and_nothing_half_stored(db, rows)
     text = _csv(rows)
     before = Supporter.objects.count(), ConsentRecord.objects.count()
     try:
-        outcome = csv_import.import_text(text)
-    except csv_import.ImportFileError:
+        outcome = import_text(text)
+    except ImportFileError:
         assert (Supporter.objects.count(), ConsentRecord.objects.count()) == before
         return
     # Every row is either written (created or updated) or has at least one error.

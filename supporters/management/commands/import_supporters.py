@@ -4,11 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from supporters.organize.csv_import import (
-    decode,
-    error_report_csv,
-    import_execute,
-)
+from supporters.organize.imports import decode, error_report_csv, import_execute
 from supporters.organize.models import Import
 
 

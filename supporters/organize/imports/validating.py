@@ -1,0 +1,295 @@
+"""Validating an import row: its cells become clean values, or the reasons they cannot.
+
+The row form uses the join and manage forms' fields for name, email, phone, language and
+consents (supporters/forms.py), with the report's own wording for their errors.
+"""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from geo.batch import BatchGeocoder
+from geo.geocoding import GeocodingError, Location
+from supporters.forms import (
+    CONSENT_FIELDS,
+    EmailAddressField,
+    LanguageField,
+    NameField,
+    PhoneField,
+)
+from supporters.organize.imports.report import RowError
+from supporters.organize.models import Tagging
+
+YES = {"yes", "y", "1", "true", "да", "д", "+", "x"}
+NO = {"no", "n", "0", "false", "нет", "н", "-"}
+LANGUAGES = dict(settings.LANGUAGES)
+NOT_AN_EMAIL = "not a valid email address"
+NOT_A_PHONE = "not a phone number"
+NOT_A_PIN = "not a latitude and longitude"
+NOT_A_PAST_DAY = "not a date (YYYY-MM-DD) in the past"
+# How the report names a field when it is not the column's name.
+REPORTED_AS = {"lat": "lat/lon", "lon": "lat/lon"}
+
+
+@dataclass(slots=True)
+class CleanRow:
+    line: int
+    email: str
+    name: str
+    phone: str
+    language: str
+    # Whether the row itself gave them: a known person keeps theirs otherwise.
+    name_given: bool
+    language_given: bool
+    location: Location
+    tags: list[str]
+    joined_at: datetime | None
+    consents: dict[str, bool]
+    consent_source: str
+
+
+class LanguageCodeField(LanguageField):
+    """A language as lists spell it ('ru', 'RU', 'ru-RU', 'Russian'): its first two letters."""
+
+    def to_python(self, value):
+        return super().to_python(value).strip().lower()[:2]
+
+
+class TagsField(forms.CharField):
+    """Labels separated by '|' (or ',' inside a quoted field), tidied, without repeats."""
+
+    max_tag = Tagging._meta.get_field("name").max_length
+
+    def clean(self, value) -> list[str]:
+        tags, problems = [], []
+        for raw in super().clean(value).replace(",", "|").split("|"):
+            tag = " ".join(raw.split()).casefold()
+            if len(tag) > self.max_tag:
+                problems.append(f"tag longer than {self.max_tag} characters: {tag[:20]}…")
+            elif tag and tag not in tags:
+                tags.append(tag)
+        if problems:
+            raise ValidationError(problems)
+        return tags
+
+
+class DayField(forms.CharField):
+    """A day as YYYY-MM-DD (a time after it ignored)."""
+
+    def clean(self, value) -> date | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError as exc:
+            raise ValidationError(NOT_A_PAST_DAY) from exc
+
+
+class YesNoField(forms.CharField):
+    """yes/no in the usual spellings (1/0, true/false, да/нет); empty is no answer (None)."""
+
+    def clean(self, value) -> bool | None:
+        answer = super().clean(value).casefold()
+        if not answer:
+            return None
+        if answer in YES:
+            return True
+        if answer in NO:
+            return False
+        raise ValidationError("not yes or no")
+
+
+# One yes/no column per consent the join form asks for.
+ConsentAnswers = type(
+    "ConsentAnswers",
+    (forms.Form,),
+    {name: YesNoField(required=False) for name in CONSENT_FIELDS},
+)
+
+
+class RowForm(ConsentAnswers):
+    """One row's cells by column; its fields are the columns an import knows."""
+
+    email = EmailAddressField(
+        error_messages={
+            "required": "missing",
+            "invalid": NOT_AN_EMAIL,
+            "max_length": NOT_AN_EMAIL,
+            "null_characters_not_allowed": NOT_AN_EMAIL,
+        }
+    )
+    name = NameField(required=False, error_messages={"max_length": "longer than 100 characters"})
+    phone = PhoneField(
+        error_messages={
+            "max_length": NOT_A_PHONE,
+            "invalid_phone": NOT_A_PHONE,
+            "null_characters_not_allowed": NOT_A_PHONE,
+        }
+    )
+    language = LanguageCodeField(
+        required=False, error_messages={"invalid_choice": "must be en or ru"}
+    )
+    lat = forms.CharField(required=False, error_messages={"null_characters_not_allowed": NOT_A_PIN})
+    lon = forms.CharField(required=False, error_messages={"null_characters_not_allowed": NOT_A_PIN})
+    location = forms.CharField(required=False)
+    tags = TagsField(required=False)
+    joined_at = DayField(required=False)
+    consent_source = forms.CharField(required=False)
+
+    # Cleaned in this order: the place needs the language, the source the consents.
+    field_order = [
+        "email",
+        "name",
+        "phone",
+        "language",
+        "lat",
+        "lon",
+        "location",
+        "tags",
+        "joined_at",
+        *CONSENT_FIELDS,
+        "consent_source",
+    ]
+
+    # Cleaned even when the file lacks their column: their methods report or default.
+    always = {"email", "name", "lat", "location", "consent_source"}
+
+    def __init__(
+        self, data: dict | None = None, *, columns: Collection[str], places: BatchGeocoder
+    ):
+        super().__init__(data)
+        # A column the file does not have would clean to its field's empty value for every
+        # row: it is left out, and row_validate takes that value.
+        self.fields = {
+            name: field
+            for name, field in self.fields.items()
+            if name in columns or name in self.always
+        }
+        self.places = places
+        self.name_given = False
+        # Looked up once: the current zone is a thread-local, slow to read for every row.
+        self.zone = timezone.get_current_timezone()
+
+    def bind(self, data: dict) -> "RowForm":
+        """This form, bound to another row's cells and not yet cleaned. Its fields and bound
+        fields are kept: a new form for each row (which copies every field) took more than
+        twice as long as validating the row."""
+        self.data, self.is_bound, self._errors = data, True, None
+        self.name_given = False
+        return self
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        self.name_given = bool(name)
+        if not name:  # a new person's default: the part of the address before '@'
+            name = (self.data.get("email") or "").strip().split("@")[0]
+            if len(name) > self.fields["name"].max_length:
+                raise ValidationError(self.fields["name"].error_messages["max_length"])
+        return name
+
+    def clean_joined_at(self) -> datetime | None:
+        """The day, taken as its noon; a day after today is a mistake."""
+        joined = self.cleaned_data["joined_at"]
+        if joined is None:
+            return None
+        if joined > timezone.localdate(timezone=self.zone):
+            raise ValidationError(NOT_A_PAST_DAY)
+        return timezone.make_aware(datetime.combine(joined, time(12)), self.zone)
+
+    def clean_location(self) -> Location | None:
+        """The place: a pin (lat and lon) if given, else the location text."""
+        language = self.cleaned_data.get("language") or "en"
+        if cell(self.data, "lat") or cell(self.data, "lon"):
+            try:
+                lon, lat = coordinates(self.data)
+                return self.places.pin(lon=lon, lat=lat, language=language)
+            except ValueError:
+                self.add_error("lat", NOT_A_PIN)
+            except GeocodingError as exc:
+                self.add_error("lat", exc.message)
+            return None
+        text = self.cleaned_data["location"]
+        if not text:
+            raise ValidationError("missing: give a place or lat and lon")
+        try:
+            return self.places.text(text, language)
+        except GeocodingError as exc:
+            raise ValidationError(exc.message) from exc
+
+    def clean_consent_source(self) -> str:
+        source = " ".join(self.cleaned_data["consent_source"].split())[:200]
+        if any(self.cleaned_data.get(name) for name in CONSENT_FIELDS) and not source:
+            raise ValidationError("say where the consent was given")
+        return source
+
+
+def cell(values: dict, column: str) -> str:
+    return (values.get(column) or "").strip()
+
+
+def coordinates(values: dict) -> tuple[float, float]:
+    """(lon, lat) from a row's lat and lon cells, a decimal comma allowed; else ValueError."""
+    lat = float(cell(values, "lat").replace(",", "."))
+    lon = float(cell(values, "lon").replace(",", "."))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError("coordinates out of range")
+    return lon, lat
+
+
+def language_of(values: dict) -> str:
+    """The row's language if it gives a known one, else English."""
+    code = RowForm.base_fields["language"].to_python(values.get("language"))
+    return code if code in LANGUAGES else "en"
+
+
+def places_prefetch(rows: list[tuple[int, dict]], *, places: BatchGeocoder) -> None:
+    """Place a batch's pins and towns in a few queries before its rows are validated."""
+    pins, texts = [], []
+    for _line, values in rows:
+        if cell(values, "lat") or cell(values, "lon"):
+            try:
+                pins.append((*coordinates(values), language_of(values)))
+            except ValueError:
+                continue  # row_validate reports it
+        elif text := cell(values, "location"):
+            texts.append((text, language_of(values)))
+    places.pins_prefetch(pins)
+    places.texts_prefetch(texts)
+
+
+def row_validate(line: int, values: dict, *, form: RowForm) -> CleanRow | list[RowError]:
+    """One row's clean values, or every problem found in it (each reason once)."""
+    form.bind(values)
+    if not form.is_valid():
+        reasons = {
+            (REPORTED_AS.get(name, name), reason): None
+            for name, messages in form.errors.items()
+            for reason in messages
+        }
+        return [RowError(line, name, reason) for name, reason in reasons]
+    data = form.cleaned_data
+    language = data.get("language", "")
+    return CleanRow(
+        line=line,
+        email=data["email"],
+        name=data["name"],
+        phone=data.get("phone", ""),
+        language=language or "en",
+        name_given=form.name_given,
+        language_given=bool(language),
+        location=data["location"],
+        tags=data.get("tags", []),
+        joined_at=data.get("joined_at"),
+        consents={
+            purpose.value: granted
+            for name, purpose in CONSENT_FIELDS.items()
+            if (granted := data.get(name)) is not None
+        },
+        consent_source=data["consent_source"],
+    )
