@@ -11,7 +11,15 @@ from collections.abc import Iterable
 from django.contrib.gis.geos import Point
 
 from geo import hexgrid
-from geo.geocoding import GeocodingError, Location, Precision, geocode, geocode_each, locate_pin
+from geo.geocoding import (
+    GeocodingError,
+    Location,
+    geocode,
+    geocode_each,
+    locate_pin,
+    pin_in_range,
+    pin_location,
+)
 from geo.nearest import places_nearest
 
 
@@ -59,37 +67,29 @@ class BatchGeocoder:
         locality); pins far from every town are left for `pin` to refuse."""
         todo: dict[tuple[int, str], tuple[float, float]] = {}
         for lon, lat, language in pins:
-            if not _in_range(lon=lon, lat=lat):
+            if not pin_in_range(lon=lon, lat=lat):
                 continue  # pin() refuses it
             key = (hexgrid.cell_for_point(lon=lon, lat=lat), language)
             if key not in self.by_cell and key not in todo:
                 todo[key] = (lon, lat)
-        for ((_cell, language), (lon, lat)), place in zip(
+        for ((cell, language), (lon, lat)), place in zip(
             todo.items(), places_nearest(list(todo.values())), strict=True
         ):
             if place is None:
                 continue  # pin() asks again and says why
-            cell, centre = hexgrid.snap(Point(lon, lat, srid=4326))
-            self.by_cell[(cell, language)] = Location(
-                cell=cell,
-                centre=centre,
-                precision=Precision.STREET,
+            self.by_cell[(cell, language)] = pin_location(
+                point=Point(lon, lat, srid=4326),
+                place=place,
+                language=language,
                 source=self.pin_source,
-                city=place.display_name(language),
-                region=place.region,
-                country_code=place.country_code,
             )
 
     def pin(self, *, lon: float, lat: float, language: str) -> Location:
         """`locate_pin`, asked once per hexagon (ValueError out of range, GeocodingError far
         from any town)."""
-        if not _in_range(lon=lon, lat=lat):
+        if not pin_in_range(lon=lon, lat=lat):
             raise ValueError("coordinates out of range")
         key = (hexgrid.cell_for_point(lon=lon, lat=lat), language)
         if key not in self.by_cell:
             self.by_cell[key] = locate_pin(lon=lon, lat=lat, language=language)
         return self.by_cell[key]
-
-
-def _in_range(*, lon: float, lat: float) -> bool:
-    return -180 <= lon <= 180 and -90 <= lat <= 90

@@ -128,24 +128,33 @@ def geocode_each(queries: Iterable[str], *, language: str = "en") -> dict[str, L
     }
 
 
-def locate_pin(*, lon: float, lat: float, language: str = "en") -> Location:
-    """A pin dropped on the map: its cell, and the nearest gazetteer locality's name."""
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValueError("coordinates out of range")
-    point = Point(lon, lat, srid=4326)
-    place = gazetteer.place_nearest(point)
-    if place is None:
-        raise GeocodingError(_("That pin is far from any town we know; move it closer to one."))
+def pin_in_range(*, lon: float, lat: float) -> bool:
+    return -180 <= lon <= 180 and -90 <= lat <= 90
+
+
+def pin_location(*, point: Point, place, language: str, source: str = "pin") -> Location:
+    """A pin's Location: its cell, named after `place` (the nearest gazetteer locality)."""
     cell, centre = hexgrid.snap(point)
     return Location(
         cell=cell,
         centre=centre,
         precision=Precision.STREET,
-        source="pin",
+        source=source,
         city=place.display_name(language),
         region=place.region,
         country_code=place.country_code,
     )
+
+
+def locate_pin(*, lon: float, lat: float, language: str = "en") -> Location:
+    """A pin dropped on the map: its cell, and the nearest gazetteer locality's name."""
+    if not pin_in_range(lon=lon, lat=lat):
+        raise ValueError("coordinates out of range")
+    point = Point(lon, lat, srid=4326)
+    place = gazetteer.place_nearest(point)
+    if place is None:
+        raise GeocodingError(_("That pin is far from any town we know; move it closer to one."))
+    return pin_location(point=point, place=place, language=language)
 
 
 # --- the configured geopy geocoder --------------------------------------------------------
