@@ -75,7 +75,8 @@ def message_queue(**message) -> OutboxMessage:
     return stored
 
 
-def _location_fields(location: Location) -> dict:
+def supporter_location_fields(location: Location) -> dict:
+    """The Supporter columns a Location fills (sign-up, a move, an import)."""
     return {
         "cell": location.cell,
         "location": location.centre,
@@ -127,7 +128,7 @@ def supporter_sign_up(
         channel=preferences.channel,
         frequency=preferences.frequency,
         topics=list(preferences.topics),
-        **_location_fields(location),
+        **supporter_location_fields(location),
         **{f"consent_{p.value}": p.value in granted for p in Purpose},
     )
     # Field checks only: the table's constraints are enforced by PostgreSQL on the INSERT
@@ -252,7 +253,7 @@ def supporter_relocate(*, supporter: Supporter, location: Location) -> Supporter
         message=_("You have changed your location too often this month. Try again later."),
     )
     supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
-    changed = _location_fields(location) | {"location_changed_at": timezone.now()}
+    changed = supporter_location_fields(location) | {"location_changed_at": timezone.now()}
     for name, value in changed.items():
         setattr(supporter, name, value)
     supporter.save(update_fields=list(changed))  # the rest may have changed meanwhile

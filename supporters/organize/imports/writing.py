@@ -10,7 +10,7 @@ from supporters.models import ConsentRecord, Supporter
 from supporters.organize.imports.report import MAX_ERRORS_KEPT, Outcome
 from supporters.organize.imports.validating import CleanRow
 from supporters.organize.models import ConsentSource, Import, Tagging
-from supporters.services import _location_fields  # the columns a sign-up stores
+from supporters.services import supporter_location_fields
 
 IMPORTED_WORDING = "imported"
 
@@ -57,7 +57,7 @@ def batch_write(
                     status=Supporter.Status.ACTIVE,
                     created_at=r.joined_at or now,
                     confirmed_at=r.joined_at or now,
-                    **_location_fields(r.location),
+                    **supporter_location_fields(r.location),
                     **{f"consent_{p}": v for p, v in r.consents.items()},
                 )
             )
@@ -67,7 +67,7 @@ def batch_write(
             taggings += [Tagging(supporter_id=sid, name=t) for t in r.tags]
             outcome.created += 1
             continue
-        changed = ["phone", *_location_fields(r.location)]
+        changed = ["phone", *supporter_location_fields(r.location)]
         s.phone = r.phone or s.phone
         if r.name_given:
             s.display_name = r.name
@@ -75,7 +75,7 @@ def batch_write(
         if r.language_given:
             s.language = r.language
             changed.append("language")
-        for name, value in _location_fields(r.location).items():
+        for name, value in supporter_location_fields(r.location).items():
             setattr(s, name, value)
         for purpose, granted in r.consents.items():
             if getattr(s, f"consent_{purpose}") != granted:
