@@ -2,14 +2,17 @@
 and a local event is proposed, invited to and answered."""
 
 import os
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
 
-from supporters.nearby import services
-from supporters.nearby.models import Event, Introduction
+from geo.bands import Band
+from supporters.models import OutboxMessage
+from supporters.nearby import selectors, services
+from supporters.nearby.models import Event, Introduction, IntroductionRequest
 from tests.e2e import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -124,6 +127,91 @@ def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, mak
 
     own = urlsplit(live_server.url).netloc
     assert asker.hosts_requested == {own} and candidate.hosts_requested == {own}
+
+
+def test_an_activist_alone_in_a_village_sees_fewer_than_k_and_still_reaches_a_neighbour(
+    browser, live_server, make_supporter, settings
+):
+    # Chukhloma district, Kostroma Oblast: a village 15 km south of the town of Chukhloma
+    # (58.753 N, 42.686 E), where one other activist lives. Nobody else within 25 km.
+    # Both have lived there for months (new accounts are not counted or asked at once).
+    months_ago = timezone.now() - timedelta(days=90)
+    alla = make_supporter(
+        name="Alla Smirnova",
+        email="alla@example.org",
+        lon=42.686,
+        lat=58.618,
+        consents=["introductions"],
+        city="Chukhloma",
+        region="Kostroma Oblast",
+        confirmed_at=months_ago,
+        location_changed_at=months_ago,
+    )
+    fyodor = make_supporter(
+        name="Fyodor Belov",
+        email="fyodor@example.org",
+        lon=42.686,
+        lat=58.753,
+        consents=["introductions"],
+        city="Chukhloma",
+        region="Kostroma Oblast",
+        confirmed_at=months_ago,
+        location_changed_at=months_ago,
+    )
+
+    page = _person(browser, live_server)
+    _sign_in(page, live_server, alla.email)
+    assert "Hello, Alla" in page.locator("h1").inner_text()
+    assert "Chukhloma" in page.locator(".nearby-head").inner_text()
+    # Three empty bands and one with Fyodor in it read the same.
+    exact = selectors.activist_band_counts(supporter=alla).counts
+    assert exact.get(Band.FROM_10_TO_25) == 1 and sum(exact.values()) == 1
+    k = settings.SOSEDI_NEARBY_K
+    counts = page.locator("#bands .band-count").all_inner_texts()
+    assert counts == [f"fewer than {k}"] * 4
+    # The picture: the greeting (with the town) and the bands, not the form below them.
+    top = page.locator(".nearby-head").bounding_box()
+    bands = page.locator("#bands").bounding_box()
+    page.screenshot(
+        path=str(ARTIFACTS / "nearby-sparse.png"),
+        clip={
+            "x": top["x"] - 12,
+            "y": top["y"] - 12,
+            "width": top["width"] + 24,
+            "height": bands["y"] + bands["height"] - top["y"] + 24,
+        },
+    )
+
+    page.select_option("#id_count", "3")
+    page.select_option("#id_farthest", "10_25")
+    page.fill("#id_message", "Hello from the village! Shall we start a reading circle?")
+    page.click("button:has-text('Send my request')")
+    sent = page.locator("#request-sent").inner_text()
+    assert "We wrote to the nearest activists within 25 km" in sent
+    assert "up to 3, if there are any" in sent
+    # The only numbers on the page are what Alla chose (3, 25 km) and the expiry: nothing
+    # says how many were written to.
+    days = settings.SOSEDI_INTRODUCTION_EXPIRY_DAYS
+    assert sorted(re.findall(r"\d+", sent)) == sorted(["25", "3", str(days)])
+    assert not re.search(r"\d+\s+(activist|person|people)", sent)
+
+    # Fyodor, 15 km away, is the one written to.
+    request = IntroductionRequest.objects.get()
+    assert [i.candidate for i in request.introductions.all()] == [fyodor]
+    mail = OutboxMessage.objects.get(kind="nearby_introduction_request")
+    assert mail.to_email == fyodor.email and mail.discloses == alla
+    assert "Alla lives 10–25 km from you" in mail.body_text
+    assert "reading circle" in mail.body_text and "Smirnova" not in mail.body_text
+    # ...and the development outbox lists it.
+    page.goto(f"{live_server.url}/dev/outbox/")
+    row = page.locator("tr", has_text=fyodor.email).filter(has_text="would like to meet")
+    assert row.count() == 1
+
+    page.goto(f"{live_server.url}/nearby/")
+    mine = page.locator("#my-introductions").inner_text()
+    assert "sent to the nearest activists open to introductions" in mine
+    assert "Nobody has accepted yet." in mine
+    assert page.hosts_requested == {urlsplit(live_server.url).netloc}
 
 
 def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make_supporter):
