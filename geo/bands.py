@@ -48,19 +48,20 @@ class BandCounts:
 
     counts: dict[Band, int]
 
-    def shown(self, *, few_below: int) -> list[tuple[Band, str | int]]:
-        """(band, what to show) per band: 0, 'few' below the threshold, else the count
-        rounded down to a multiple of 5 so that one more person rarely changes it."""
-        rows = []
-        for band in Band:
-            n = self.counts.get(band, 0)
-            if n == 0:
-                rows.append((band, 0))
-            elif n < few_below:
-                rows.append((band, "few"))
-            else:
-                rows.append((band, max(few_below, n - n % 5)))
-        return rows
+    def shown(self, *, k: int) -> list[tuple[Band, int | None]]:
+        """(band, what to show) per band: None ("fewer than k") for every count below k,
+        0 included, so that an empty band and a lone person read the same; from k on,
+        the count rounded down to a multiple of 5 (never below k), so that one more person
+        rarely changes it."""
+        return [(band, k_shown(self.counts.get(band, 0), k=k)) for band in Band]
+
+
+def k_shown(n: int, *, k: int) -> int | None:
+    """A count of people as anyone outside the organizers may see it: None below `k`
+    (nothing tells 0 from k - 1), else rounded down to a multiple of 5, never below k."""
+    if n < k:
+        return None
+    return max(k, n - n % 5)
 
 
 def _in_band(band: Band, annotation: str) -> Q:

@@ -6,7 +6,15 @@ import h3
 import pytest
 
 from geo import hexgrid
-from geo.bands import Band, BandCounts, band_between, band_counts, band_for_metres, nearest
+from geo.bands import (
+    Band,
+    BandCounts,
+    band_between,
+    band_counts,
+    band_for_metres,
+    k_shown,
+    nearest,
+)
 from supporters.models import Supporter
 
 pytestmark = pytest.mark.django_db
@@ -44,16 +52,40 @@ def test_band_edges_are_half_open_and_25_km_is_the_last_inside(metres, band):
     assert band_for_metres(metres) == band
 
 
-def test_shown_counts_hide_small_numbers_and_round_the_rest():
+def test_shown_counts_say_nothing_below_k_and_round_the_rest():
     counts = BandCounts(
         counts={Band.UNDER_1: 0, Band.FROM_1_TO_3: 4, Band.FROM_3_TO_10: 7, Band.FROM_10_TO_25: 23}
     )
-    assert counts.shown(few_below=5) == [
-        (Band.UNDER_1, 0),
-        (Band.FROM_1_TO_3, "few"),
+    # 0 and 4 read the same: nothing tells an empty band from one with k - 1 people.
+    assert counts.shown(k=5) == [
+        (Band.UNDER_1, None),
+        (Band.FROM_1_TO_3, None),
         (Band.FROM_3_TO_10, 5),
         (Band.FROM_10_TO_25, 20),
     ]
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "shown"),
+    [
+        (0, 5, None),
+        (1, 5, None),
+        (4, 5, None),
+        (5, 5, 5),
+        (9, 5, 5),
+        (10, 5, 10),
+        (11, 5, 10),
+        (6, 7, None),
+        (7, 7, 7),
+        (9, 7, 7),
+        (10, 7, 10),
+        (2, 3, None),
+        (3, 3, 3),
+        (5, 3, 5),
+    ],
+)
+def test_k_shown_is_none_below_k_and_never_below_k_above_it(n, k, shown):
+    assert k_shown(n, k=k) == shown
 
 
 def test_band_counts_count_rows_by_the_distance_between_cell_centres(make_supporter):
