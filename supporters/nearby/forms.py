@@ -37,7 +37,7 @@ class IntroductionRequestForm(forms.Form):
         initial=3,
         choices=[],
     )
-    farthest = forms.ChoiceField(label=_("How far"), initial=Band.FROM_3_TO_10, choices=[])
+    farthest = forms.ChoiceField(label=_("How far"), initial=Band.FROM_10_TO_25, choices=[])
     message = forms.CharField(
         label=_("Your message"),
         max_length=500,

@@ -14,8 +14,8 @@ from supporters.links import INTRODUCTION
 from supporters.models import Supporter
 from supporters.nearby import selectors
 from supporters.nearby.models import Block, Introduction, IntroductionRequest, NearbyBan, Report
-from supporters.nearby.services.rules import NearbyError, activist_require
-from supporters.ratelimit import RateLimited, ratelimit_hit
+from supporters.nearby.services.rules import NearbyError, activist_require, holds_refuse
+from supporters.ratelimit import ratelimit_hit
 from supporters.services import message_queue
 
 
@@ -27,10 +27,12 @@ def introduction_request(
     count: int,
     farthest: bands.Band = bands.Band.FROM_10_TO_25,
 ) -> IntroductionRequest:
-    """Ask up to `count` (≤ 5) nearby activists to be introduced; each gets an email with
-    the requester's first name, the band and the message. Limited per week; RateLimited
-    when the requester is over it or everyone nearby has had enough requests this week."""
+    """Ask up to `count` (≤ 5) of the nearest activists within `farthest` to be
+    introduced; each gets an email with the requester's first name, the band and the
+    message. Limited per week (RateLimited). The request is made whether or not anyone
+    is there to ask: what the requester learns never depends on how many others are."""
     activist_require(requester)
+    holds_refuse(requester)
     if not requester.consent_introductions:
         raise NearbyError(_("Allow introductions on your data page first: they work both ways."))
     message = message.strip()
@@ -52,19 +54,10 @@ def introduction_request(
     # introduction email of the week.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:introductions'))")
+    # Nobody near, or everyone near has had their share of requests this week: the
+    # request is made all the same, for nobody, and the asker reads what they would have
+    # read otherwise (the answer must not tell an empty area from one lone activist).
     chosen = selectors.introduction_candidates(requester=requester, limit=count, farthest=farthest)
-    if not chosen:
-        anyone = selectors.activist_band_counts(supporter=requester).counts
-        reach = bands.BAND_EDGES_M[farthest][1]
-        if any(n for b, n in anyone.items() if bands.BAND_EDGES_M[b][1] <= reach):
-            # Rolls back the request counted above as well.
-            raise RateLimited(
-                _(
-                    "The activists near you have had as many introduction requests as they "
-                    "receive in a week. Try again in a few days."
-                )
-            )
-        raise NearbyError(_("Nobody open to introductions lives that close to you yet."))
     now = timezone.now()
     request = IntroductionRequest.objects.create(
         requester=requester,

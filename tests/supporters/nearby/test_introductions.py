@@ -48,20 +48,22 @@ def _section(html: str, section_id: str) -> str:
 def test_the_page_shows_band_counts_of_activists_open_to_introductions(
     activist, make_supporter, signed_in, settings
 ):
-    settings.SOSEDI_NEARBY_FEW_BELOW = 3
+    settings.SOSEDI_NEARBY_K = 3
     me = _in_cell(activist, HERE, name="Me Myself")
     for _ in range(2):
-        _in_cell(activist, HERE)  # under 1 km: 2 → "a few"
+        _in_cell(activist, HERE)  # under 1 km: 2 → "fewer than 3", as for none
     for i in range(7):
         _in_cell(activist, ring_cell(HERE, 2, i))  # ~1.6 km: 7 → "5+"
+    for i in range(3):
+        _in_cell(activist, ring_cell(HERE, 6, i))  # ~5 km: 3 → "3+"
     _in_cell(activist, ring_cell(HERE, 2), consents=["public_map"])  # no consent: not counted
     _in_cell(activist, ring_cell(HERE, 2), status="pending")  # not active: not counted
     activist(lon=MOSCOW[0], lat=MOSCOW[1] + 0.5)  # 55 km: beyond every band
 
     html = signed_in(me).get("/nearby/").content.decode()
     bands = _section(html, "bands")
-    shown = re.findall(r'class="band-count">([^<]+)<', bands)
-    assert shown == ["a few", "5+", "none yet", "none yet"]
+    shown = re.findall(r'class="band-count[^"]*">([^<]+)<', bands)
+    assert shown == ["fewer than 3", "5+", "3+", "fewer than 3"]
 
 
 @pytest.mark.django_db
@@ -91,7 +93,7 @@ def test_an_introduction_is_double_opt_in_through_the_outbox_and_worker(
 
     response = _ask(client, message="Давайте вместе починим скамейки во дворе!", count=1)
     assert response.status_code == 200
-    assert "We emailed 1 activist" in response.content.decode()
+    assert "We wrote to the nearest activist within 25 km" in response.content.decode()
     run_worker()
 
     [sent] = [m for m in mail.outbox if m.to == [friend.email] and "would like" in m.subject]
@@ -162,13 +164,21 @@ def test_candidates_are_the_nearest_cells_first_at_most_five(activist, signed_in
 
 
 @pytest.mark.django_db
-def test_the_farthest_band_limits_who_is_asked(activist, signed_in):
+def test_the_farthest_band_limits_who_is_asked_and_the_answer_does_not_say(activist, signed_in):
     asker = _in_cell(activist, HERE)
-    _in_cell(activist, ring_cell(HERE, 6))  # ~5 km
-    response = _ask(signed_in(asker), farthest=Band.FROM_1_TO_3)
-    assert response.status_code == 400
-    assert b"Nobody open to introductions lives that close" in response.content
-    assert not IntroductionRequest.objects.exists()
+    far = _in_cell(activist, ring_cell(HERE, 6))  # ~5 km
+    near = _ask(signed_in(asker), farthest=Band.FROM_1_TO_3)
+    assert near.status_code == 200
+    [request] = IntroductionRequest.objects.all()
+    assert not request.introductions.exists() and not mails(far, "introduction_request")
+
+    wide = _ask(signed_in(asker), farthest=Band.FROM_3_TO_10)
+    assert request.introductions.count() == 0
+    assert Introduction.objects.get().candidate == far
+    # Asked for nobody or for someone, the asker reads the same words but for the reach.
+    assert _section(near.content.decode(), "request-sent") == _section(
+        wide.content.decode(), "request-sent"
+    ).replace("10 km", "3 km")
 
 
 @pytest.mark.django_db
@@ -279,16 +289,18 @@ def test_a_person_receives_at_most_two_introduction_emails_a_week(activist, sign
         activist(lon=MOSCOW[0] + 0.28, lat=MOSCOW[1] - 0.09),
         activist(lon=MOSCOW[0] - 0.28, lat=MOSCOW[1] - 0.09),
     ]
-    codes = [_ask(signed_in(a), count=1).status_code for a in askers]
-    assert codes == [200, 200, 429]
+    answers = [
+        _section(_ask(signed_in(a), count=1).content.decode(), "request-sent") for a in askers
+    ]
     assert len(mails(popular, "introduction_request")) == 2
-    response = _ask(signed_in(askers[2]), count=1)
-    assert b"as many introduction requests as they receive in a week" in response.content
-    # The refused request is not counted against the requester.
-    assert not IntroductionRequest.objects.filter(requester=askers[2]).exists()
+    # The third asker is told what the others were: that `popular` has had enough mail
+    # this week would tell them that someone lives there.
+    assert answers[0] == answers[1] == answers[2]
+    assert not Introduction.objects.filter(request__requester=askers[2]).exists()
 
     Introduction.objects.update(created_at=timezone.now() - timedelta(days=8))
-    assert _ask(signed_in(askers[2]), count=1).status_code == 200
+    _ask(signed_in(askers[2]), count=1)
+    assert len(mails(popular, "introduction_request")) == 3
 
 
 @pytest.mark.django_db
