@@ -26,6 +26,13 @@ def cell_boundary(cell: int) -> Polygon:
     return Polygon(ring, srid=4326)
 
 
+def cell_parent(cell: int, resolution: int) -> int:
+    """The cell at `resolution` that contains `cell` (the cell itself if it is as coarse)."""
+    if cell_resolution(cell) <= resolution:
+        return cell
+    return h3.str_to_int(h3.cell_to_parent(h3.int_to_str(cell), resolution))
+
+
 def cell_resolution(cell: int) -> int:
     return h3.get_resolution(h3.int_to_str(cell))
 

@@ -400,11 +400,25 @@ AXES_USERNAME_CALLABLE = "ops.axes.axes_username"
 SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES = env.int("SOSEDI_NEARBY_SIGN_IN_LINK_MINUTES", default=20)
 # Sign-in links mailed per address per hour (and per client IP, ten times that).
 SOSEDI_NEARBY_SIGN_INS_PER_HOUR = env.int("SOSEDI_NEARBY_SIGN_INS_PER_HOUR", default=3)
-# Band counts below this are shown as "a few"; larger ones are rounded down to a multiple
-# of 5. Never below 2, so that a single person is never shown as "1".
-SOSEDI_NEARBY_FEW_BELOW = env.int("SOSEDI_NEARBY_FEW_BELOW", default=5)
-if SOSEDI_NEARBY_FEW_BELOW < 2:
-    raise ImproperlyConfigured("SOSEDI_NEARBY_FEW_BELOW must be 2 or more.")
+# k for nearby: every count of other people an activist sees (bands, requests, event
+# invitations) says only "fewer than k" below it, for 0 as for k - 1; from k on, counts
+# are rounded down to a multiple of 5. Never below 3.
+SOSEDI_NEARBY_K = env.int("SOSEDI_NEARBY_K", default=5)
+if SOSEDI_NEARBY_K < 3:
+    raise ImproperlyConfigured("SOSEDI_NEARBY_K must be 3 or more.")
+# An account counts in other people's nearby answers, and is asked for introductions,
+# once it has lived at its home this many days (moving starts again). At least 7.
+SOSEDI_NEARBY_SETTLE_DAYS = env.int("SOSEDI_NEARBY_SETTLE_DAYS", default=14)
+if SOSEDI_NEARBY_SETTLE_DAYS < 7:
+    raise ImproperlyConfigured("SOSEDI_NEARBY_SETTLE_DAYS must be 7 or more.")
+# Accounts that sign up in, or move their home to, one resolution-7 area (about 5 km²)
+# in a week: past this many, all of that week's arrivals there are held from nearby for a
+# week or until a moderator releases the area (supporters/nearby/holds.py). At least k.
+SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK = env.int("SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK", default=10)
+if SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK < SOSEDI_NEARBY_K:
+    raise ImproperlyConfigured(
+        "SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK must be at least SOSEDI_NEARBY_K."
+    )
 # Limits (PRODUCT.md, privacy point 5): beyond them, HTTP 429 and a message.
 SOSEDI_INTRODUCTION_REQUESTS_PER_WEEK = env.int("SOSEDI_INTRODUCTION_REQUESTS_PER_WEEK", default=3)
 SOSEDI_INTRODUCTION_EMAILS_PER_WEEK = env.int("SOSEDI_INTRODUCTION_EMAILS_PER_WEEK", default=2)

@@ -9,10 +9,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from geo import hexgrid
 from geo.geocoding import Location
 from supporters import emails, selectors
 from supporters.consent import WORDING_VERSION
-from supporters.models import ConsentRecord, OutboxMessage, Purpose, RateLimitEvent, Supporter
+from supporters.models import (
+    AreaArrival,
+    ConsentRecord,
+    OutboxMessage,
+    Purpose,
+    RateLimitEvent,
+    Supporter,
+)
 from supporters.ratelimit import ratelimit_hit
 
 
@@ -173,6 +181,7 @@ def supporter_confirm(*, supporter: Supporter) -> Supporter:
     supporter.status = Supporter.Status.ACTIVE
     supporter.confirmed_at = timezone.now()
     supporter.save(update_fields=["status", "confirmed_at"])
+    _arrival_record(supporter)
     message_queue(
         supporter=supporter,
         kind="welcome",
@@ -257,7 +266,15 @@ def supporter_relocate(*, supporter: Supporter, location: Location) -> Supporter
     for name, value in changed.items():
         setattr(supporter, name, value)
     supporter.save(update_fields=list(changed))  # the rest may have changed meanwhile
+    _arrival_record(supporter)
     return supporter
+
+
+def _arrival_record(supporter: Supporter) -> None:
+    """A person's own arrival in an area (confirming there, moving there): what nearby's
+    holds count (supporters/nearby/holds.py). Imports by organizers are not arrivals."""
+    area = hexgrid.cell_parent(supporter.cell, AreaArrival.AREA_RESOLUTION)
+    AreaArrival.objects.create(supporter=supporter, area=area, arrived_at=timezone.now())
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from supporters.models import Supporter
 
 __all__ = [
     "Activity",
+    "AreaArrival",
     "Block",
     "Event",
     "Introduction",
@@ -168,6 +169,26 @@ class NearbyBan(models.Model):
 
     class Meta:
         app_label = "supporters"
+
+
+class AreaArrival(models.Model):
+    """A supporter's own arrival in a resolution-7 area (about 5 km²): confirming their
+    sign-up there, or moving their home there. Lists imported by organizers are not
+    arrivals. Nearby holds every recent arrival of an area that has had more than
+    SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK in a week from reading nearby answers
+    (supporters/nearby/holds.py), and the moderation queue shows such areas until a
+    moderator releases them."""
+
+    AREA_RESOLUTION = 7
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    area = models.BigIntegerField(help_text="H3 cell at resolution 7 holding the home cell")
+    arrived_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "supporters"
+        indexes = [models.Index(fields=["arrived_at", "area"], name="arrival_recent")]
 
 
 class Event(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from geo import bands
 from geo.geojson import feature_collection
 from supporters.models import Supporter
+from supporters.nearby import holds
 from supporters.nearby.models import (
     Activity,
     Block,
@@ -33,8 +34,9 @@ def activists_open_to_introductions() -> QuerySet[Supporter]:
 def activist_band_counts(*, supporter: Supporter) -> bands.BandCounts:
     """How many activists open to introductions live in each band around the supporter's
     cell. It depends on the supporter's cell and the others' cells, and on nothing else
-    (not even on blocks), so every account in one cell reads the same numbers."""
-    others = activists_open_to_introductions().exclude(pk=supporter.pk)
+    (not even on blocks), so every account in one cell reads the same numbers. Only
+    activists settled at their home are counted (holds.settled)."""
+    others = holds.settled(activists_open_to_introductions()).exclude(pk=supporter.pk)
     return bands.band_counts(others, cell=supporter.cell)
 
 
@@ -44,7 +46,8 @@ def introduction_candidates(
     """Who a new request from `requester` would go to: activists open to introductions,
     nearest cells first and random among equals, leaving out anyone who blocked the
     requester, already declined them or is still to answer them, anyone already
-    introduced, and anyone who has had their weekly share of introduction emails."""
+    introduced, anyone who has had their weekly share of introduction emails, and anyone
+    not settled at their home yet (holds.settled)."""
     week_ago = timezone.now() - timedelta(days=7)
     full_this_week = (
         Introduction.objects.filter(created_at__gte=week_ago)
@@ -61,7 +64,7 @@ def introduction_candidates(
         request__requester=OuterRef("pk"), candidate=requester, status__in=live
     )
     queryset = (
-        activists_open_to_introductions()
+        holds.settled(activists_open_to_introductions())
         .exclude(pk=requester.pk)
         .exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=requester)))
         .exclude(Exists(NearbyBan.objects.filter(supporter=OuterRef("pk"))))
@@ -79,14 +82,13 @@ def supporter_is_banned(*, supporter: Supporter) -> bool:
 @dataclass(frozen=True)
 class RequestSummary:
     request: IntroductionRequest
-    asked: int
     accepted: list[Supporter]
     open: bool
 
 
 def introduction_requests_of(*, supporter: Supporter) -> list[RequestSummary]:
-    """The requester's own requests: how many were asked, and who accepted. Nothing about
-    the others (who declined, who has not answered yet) is shown."""
+    """The requester's own requests and who accepted. Nothing about the others (how many
+    were asked, who declined, who has not answered yet) is shown."""
     summaries = []
     requests = supporter.introduction_requests.prefetch_related("introductions__candidate")[:20]
     for r in requests:
@@ -94,7 +96,6 @@ def introduction_requests_of(*, supporter: Supporter) -> list[RequestSummary]:
         summaries.append(
             RequestSummary(
                 request=r,
-                asked=len(intros),
                 accepted=[i.candidate for i in intros if i.status == Introduction.Status.ACCEPTED],
                 open=r.expires_at > timezone.now(),
             )
@@ -119,8 +120,9 @@ def events_pending() -> QuerySet[Event]:
 
 
 def moderation_waiting() -> int:
-    """How many items the moderation queue holds: open reports and events to approve."""
-    return reports_open().count() + events_pending().count()
+    """How many items the moderation queue holds: open reports, events to approve and
+    areas whose new accounts are held."""
+    return reports_open().count() + events_pending().count() + holds.crowded_area_count()
 
 
 def events_upcoming() -> QuerySet[Event]:
@@ -183,18 +185,24 @@ class Turnout:
     yes: int
     maybe: int
     no: int
-    invited: int
+    invited: int | None  # bands.k_shown: None for "fewer than k"
     coming: list[str]
 
 
 def event_turnout(*, event: Event) -> Turnout:
-    """What the host sees: counts of answers and the first names of those coming."""
+    """What the host sees: counts of answers (each guest gave theirs, and the RSVP page
+    says the host sees them), the first names of those coming, and how many were invited:
+    people within the radius who have said nothing, so only those settled at their home
+    are counted, and below SOSEDI_NEARBY_K it says only "fewer than k"."""
     counts = event.rsvps.aggregate(
         yes=Count("id", filter=Q(answer=Rsvp.Answer.YES)),
         maybe=Count("id", filter=Q(answer=Rsvp.Answer.MAYBE)),
         no=Count("id", filter=Q(answer=Rsvp.Answer.NO)),
-        invited=Count("id", filter=Q(invited_at__isnull=False)),
     )
+    invited = event.rsvps.filter(
+        invited_at__isnull=False, supporter__in=holds.settled(Supporter.objects.all())
+    ).count()
+    counts["invited"] = bands.k_shown(invited, k=settings.SOSEDI_NEARBY_K)
     names = event.rsvps.filter(answer=Rsvp.Answer.YES).select_related("supporter")
     return Turnout(**counts, coming=sorted(r.supporter.first_name for r in names))
 

@@ -30,6 +30,7 @@ moderation_patterns = [
     path("reports/<int:pk>/", moderation.moderation_report, name="report"),
     path("events/<uuid:pk>/", moderation.moderation_event, name="event"),
     path("activity/", moderation.moderation_activity, name="activity"),
+    path("areas/<int:area>/", moderation.moderation_area, name="area"),
 ]
 
 urlpatterns = [

@@ -13,10 +13,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from geo.bands import Band
+from geo.bands import BAND_EDGES_M, Band
 from supporters import links
 from supporters.models import Supporter
-from supporters.nearby import selectors, services
+from supporters.nearby import holds, selectors, services
 from supporters.nearby.forms import (
     AttendanceForm,
     EventForm,
@@ -91,11 +91,13 @@ def home(request):
 
 
 def _dashboard(request, activist, *, form=None, status=200):
-    counts = selectors.activist_band_counts(supporter=activist)
+    held_until = holds.hold_ends(supporter=activist)
+    counts = None if held_until else selectors.activist_band_counts(supporter=activist)
     context = {
         "activist": activist,
-        "bands": counts.shown(few_below=settings.SOSEDI_NEARBY_FEW_BELOW),
-        "few_below": settings.SOSEDI_NEARBY_FEW_BELOW,
+        "held_until": held_until,
+        "bands": counts.shown(k=settings.SOSEDI_NEARBY_K) if counts else [],
+        "k": settings.SOSEDI_NEARBY_K,
         "form": form or IntroductionRequestForm(),
         "requests": selectors.introduction_requests_of(supporter=activist),
         "accepted": selectors.introductions_accepted_by(supporter=activist)[:20],
@@ -158,7 +160,7 @@ def introduction_request(request, activist):
     if not form.is_valid():
         return _dashboard(request, activist, form=form, status=400)
     try:
-        made = services.introduction_request(
+        services.introduction_request(
             requester=activist,
             message=form.cleaned_data["message"],
             count=form.cleaned_data["count"],
@@ -171,7 +173,11 @@ def introduction_request(request, activist):
     return render(
         request,
         "nearby/request_sent.html",
-        {"asked": made.introductions.count(), "days": settings.SOSEDI_INTRODUCTION_EXPIRY_DAYS},
+        {
+            "count": form.cleaned_data["count"],
+            "km": f"{BAND_EDGES_M[form.band][1] / 1000:g}",
+            "days": settings.SOSEDI_INTRODUCTION_EXPIRY_DAYS,
+        },
     )
 
 
@@ -275,6 +281,7 @@ def event_manage(request, activist, pk):
         {
             "event": event,
             "turnout": selectors.event_turnout(event=event),
+            "k": settings.SOSEDI_NEARBY_K,
             "form": form,
             "saved": saved,
             "started": event.starts_at <= timezone.now(),

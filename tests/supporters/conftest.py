@@ -1,19 +1,30 @@
 """Fixtures of both the nearby and the organizer tests: activists, and a moderator."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from supporters.models import AreaArrival, Supporter
 from tests.conftest import verified_client
 
 
 @pytest.fixture
 def activist(make_supporter):
     """An active supporter open to introductions and event invitations (in Moscow, unless
-    `lon` and `lat` say otherwise)."""
+    `lon` and `lat` say otherwise), settled at that home two months ago unless
+    `settled=False`."""
 
-    def make(*, name="Test Activist", **kw):
+    def make(*, name="Test Activist", settled=True, **kw):
         kw.setdefault("consents", ["introductions", "event_invitations"])
-        return make_supporter(name=name, **kw)
+        supporter = make_supporter(name=name, **kw)
+        if settled:  # at home long enough to count in others' answers (nearby/holds.py)
+            long_ago = timezone.now() - timedelta(days=60)
+            AreaArrival.objects.filter(supporter=supporter).update(arrived_at=long_ago)
+            Supporter.objects.filter(pk=supporter.pk).update(confirmed_at=long_ago)
+            supporter.refresh_from_db()
+        return supporter
 
     return make
 

@@ -1,9 +1,10 @@
 """What every write of nearby checks first, and how it refuses."""
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from supporters.models import Supporter
-from supporters.nearby import selectors
+from supporters.nearby import holds, selectors
 
 
 class NearbyError(Exception):
@@ -20,4 +21,16 @@ def activist_require(supporter: Supporter) -> None:
     if selectors.supporter_is_banned(supporter=supporter):
         raise NearbyError(
             _("The organizers have closed introductions and events for your account.")
+        )
+
+
+def holds_refuse(supporter: Supporter) -> None:
+    """Nearby answers wait while the supporter's account is held (holds.py)."""
+    if ends := holds.hold_ends(supporter=supporter):
+        raise NearbyError(
+            _(
+                "Many new accounts appeared in your area this week, so nearby waits a little "
+                "for new accounts there: it opens for you on %(date)s."
+            )
+            % {"date": formats.date_format(ends, "DATE_FORMAT")}
         )

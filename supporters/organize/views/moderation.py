@@ -1,5 +1,7 @@
-"""The moderation queue: reported introductions and proposed events, and recent activity."""
+"""The moderation queue: reported introductions, proposed events, areas where many new
+accounts arrived at once, and recent activity."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from supporters.nearby import selectors, services
+from supporters.nearby import holds, selectors, services
 from supporters.nearby.models import Event, Report
 from supporters.organize.audit import Actor, audit_record
 from supporters.organize.models import AuditEntry
@@ -31,14 +33,47 @@ def _refused(request, message: str):
 @_moderator
 def moderation(request):
     reports, events = list(selectors.reports_open()), list(selectors.events_pending())
+    crowds = holds.crowded_areas()
+    held = sum(len(c.accounts) for c in crowds)
     audit_record(
         actor=Actor.of(request),
         action=AuditEntry.Action.VIEW_PEOPLE,
         filter={"page": "moderation"},
-        row_count=len(reports) + len(events),
-        detail=f"{len(reports)} reports, {len(events)} events waiting",
+        row_count=len(reports) + len(events) + held,
+        detail=f"{len(reports)} reports, {len(events)} events waiting, {held} accounts held",
     )
-    return render(request, "nearby/moderation.html", {"reports": reports, "events": events})
+    context = {
+        "reports": reports,
+        "events": events,
+        "crowds": crowds,
+        "limit": settings.SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK,
+    }
+    return render(request, "nearby/moderation.html", context)
+
+
+@require_POST
+@_moderator
+def moderation_area(request, area: int):
+    """Release an area's held accounts, or close nearby for all of them."""
+    decision = request.POST.get("decision")
+    if decision not in {"release", "close"}:
+        return _refused(request, _("Choose release or close."))
+    if decision == "release":
+        n = holds.area_release(area=area)
+        text = ngettext(
+            "Released %(n)s arrival: nearby is open to that account again.",
+            "Released %(n)s arrivals: nearby is open to those accounts again.",
+            n,
+        )
+    else:
+        n = holds.area_close(area=area, reason=f"arrived in a crowd, closed by {request.user}")
+        text = ngettext(
+            "Closed introductions and events for %(n)s account.",
+            "Closed introductions and events for %(n)s accounts.",
+            n,
+        )
+    messages.success(request, text % {"n": n})
+    return redirect("moderation:queue")
 
 
 @require_POST
