@@ -55,7 +55,7 @@ def _crowded_areas(now: datetime | None = None) -> QuerySet:
     return (
         _recent(now)
         .values("area")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("supporter", distinct=True))
         .filter(n__gt=settings.SOSEDI_NEARBY_ARRIVALS_PER_AREA_WEEK)
         .values("area")
     )
@@ -79,7 +79,7 @@ def crowded_area_count() -> int:
 class Crowd:
     area: int
     place: str
-    arrivals: int
+    arrivals: int  # accounts that arrived (one may have arrived twice)
     first: datetime
     last: datetime
     accounts: list[Supporter]
@@ -104,7 +104,7 @@ def crowded_areas() -> list[Crowd]:
             Crowd(
                 area=area,
                 place=places.most_common(1)[0][0] if places else "",
-                arrivals=len(arrivals),
+                arrivals=len(people),
                 first=arrivals[0].arrived_at,
                 last=arrivals[-1].arrived_at,
                 accounts=people,
@@ -116,8 +116,11 @@ def crowded_areas() -> list[Crowd]:
 @transaction.atomic
 def area_release(*, area: int) -> int:
     """A moderator has looked: the area's accounts may read nearby answers again (they are
-    counted in others' once settled, as everyone). Returns how many arrivals were released."""
-    return _recent().filter(area=area).update(released_at=timezone.now())
+    counted in others' once settled, as everyone). Returns how many accounts were released."""
+    arrivals = _recent().filter(area=area)
+    accounts = arrivals.values("supporter_id").distinct().count()
+    arrivals.update(released_at=timezone.now())
+    return accounts
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from geo.bands import Band
+from geo.bands import BAND_EDGES_M, Band
 from geo.timezones import validate_timezone, zone_label
 from supporters.models import Supporter
 
@@ -52,6 +52,9 @@ class IntroductionRequest(models.Model):
         Supporter, on_delete=models.CASCADE, related_name="introduction_requests"
     )
     message = models.TextField(max_length=500)
+    # What the requester chose (never how many were found): shown back to them.
+    asked_for = models.PositiveSmallIntegerField(default=1)
+    farthest = models.CharField(max_length=8, choices=Band.choices, default=Band.FROM_10_TO_25)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
@@ -66,6 +69,10 @@ class IntroductionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"introduction request {self.pk}"
+
+    @property
+    def reach_km(self) -> str:
+        return f"{BAND_EDGES_M[Band(self.farthest)][1] / 1000:g}"
 
 
 class Introduction(models.Model):

@@ -215,7 +215,7 @@ def test_an_activist_alone_in_a_village_sees_fewer_than_k_and_still_reaches_a_ne
 
     page.goto(f"{live_server.url}/nearby/")
     mine = page.locator("#my-introductions").inner_text()
-    assert "sent to the nearest activists open to introductions" in mine
+    assert "sent to the nearest activists within 25 km open to introductions, up to 3" in mine
     assert "Nobody has accepted yet." in mine
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}
 

@@ -535,12 +535,14 @@ def test_erasure_deletes_the_persons_rows_and_changes_no_other_row(make_supporte
         "supporters_consentrecord",
         "supporters_outboxmessage",
         "supporters_ratelimitevent",
+        "supporters_areaarrival",
     }
     assert all(names(erased, r) for _, r in gone), [r for _, r in gone if not names(erased, r)]
     assert not [r for _, r in after if names(erased, r)], "rows about Ann are left"
-    # Joann's own: her row, three consents, four mails, a move. All there, unchanged.
+    # Joann's own: her row, three consents, four mails, a move, two arrivals (joining and
+    # moving). All there, unchanged.
     joanns = {(t, r) for t, r in before if names(kept, r) and not names(erased, r)}
-    assert len(joanns) == 9 and joanns <= after
+    assert len(joanns) == 11 and joanns <= after
     assert not OutboxMessage.objects.filter(kind="names_ann").exists()  # it disclosed Ann
 
 

@@ -62,6 +62,8 @@ def introduction_request(
     request = IntroductionRequest.objects.create(
         requester=requester,
         message=message,
+        asked_for=count,
+        farthest=farthest,
         created_at=now,
         expires_at=now + timedelta(days=settings.SOSEDI_INTRODUCTION_EXPIRY_DAYS),
     )

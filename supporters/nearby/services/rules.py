@@ -1,10 +1,11 @@
 """What every write of nearby checks first, and how it refuses."""
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from supporters.models import Supporter
 from supporters.nearby import holds, selectors
+from supporters.ratelimit import RateLimited
 
 
 class NearbyError(Exception):
@@ -25,12 +26,13 @@ def activist_require(supporter: Supporter) -> None:
 
 
 def holds_refuse(supporter: Supporter) -> None:
-    """Nearby answers wait while the supporter's account is held (holds.py)."""
+    """Nearby answers wait while the supporter's account is held (holds.py): a limit, so
+    RateLimited (429)."""
     if ends := holds.hold_ends(supporter=supporter):
-        raise NearbyError(
+        raise RateLimited(
             _(
                 "Many new accounts appeared in your area this week, so nearby waits a little "
                 "for new accounts there: it opens for you on %(date)s."
             )
-            % {"date": formats.date_format(ends, "DATE_FORMAT")}
+            % {"date": formats.date_format(timezone.localtime(ends), "DATE_FORMAT")}
         )

@@ -61,8 +61,8 @@ def moderation_area(request, area: int):
     if decision == "release":
         n = holds.area_release(area=area)
         text = ngettext(
-            "Released %(n)s arrival: nearby is open to that account again.",
-            "Released %(n)s arrivals: nearby is open to those accounts again.",
+            "Released %(n)s account: nearby is open to it again.",
+            "Released %(n)s accounts: nearby is open to them again.",
             n,
         )
     else:
