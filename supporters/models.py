@@ -179,6 +179,25 @@ class OutboxMessage(models.Model):
         return f"{self.kind} to {self.to_email} ({self.status})"
 
 
+class MergedAddress(models.Model):
+    """An address of a record merged into `supporter`: it still finds that person (sign-up,
+    manage link, import) instead of making a new record. Erased with the person."""
+
+    email = models.EmailField(max_length=254)
+    supporter = models.ForeignKey(
+        Supporter, on_delete=models.CASCADE, related_name="merged_addresses"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="merged_address_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
 class RateLimitEvent(models.Model):
     """One counted action (a sign-up from an IP, a location change...).
 

@@ -15,7 +15,10 @@ from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter, 
 __all__ = [
     "AuditEntry",
     "ConsentSource",
+    "DuplicateDismissal",
     "Import",
+    "ImportMapping",
+    "SupporterMerge",
     "Mailing",
     "MailingRecipient",
     "Segment",
@@ -180,6 +183,12 @@ class Import(models.Model):
     failed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     message = models.CharField(max_length=500, blank=True)
+    # How the file is read: {header as in the file: field name, or "" to ignore it}, and
+    # the file-level settings (encoding, consent source, language, country, tag separator).
+    columns = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    # A dry run checks every row and writes the counts and the report, and no supporter.
+    dry_run = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -192,6 +201,28 @@ class Import(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ImportMapping(models.Model):
+    """A column mapping saved by name, offered again for a file with the same header."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # sha256 of the header's cells, trimmed and lower-cased, joined by newlines.
+    header_key = models.CharField(max_length=64, db_index=True)
+    header = models.JSONField(default=list)
+    columns = models.JSONField(default=dict)
+    options = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ConsentSource(models.Model):
@@ -210,6 +241,45 @@ class ConsentSource(models.Model):
 
     def __str__(self) -> str:
         return self.note
+
+
+class DuplicateDismissal(models.Model):
+    """A coordinator's word that two records are different people: not proposed again."""
+
+    first = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "supporters"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="duplicate_dismissal_pair"),
+            models.CheckConstraint(
+                condition=Q(first__lt=F("second")), name="duplicate_dismissal_ordered"
+            ),
+        ]
+
+
+class SupporterMerge(models.Model):
+    """One record merged into another: shown on the kept person's page. The merged-away
+    row is gone; what it held moved to `kept` (counts per table in `moved`)."""
+
+    kept = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="merges")
+    merged_id = models.UUIDField()
+    merged_email = models.EmailField(max_length=254)
+    merged_name = models.CharField(max_length=100, blank=True)
+    moved = models.JSONField(default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-merged_at"]
 
 
 class AuditEntry(models.Model):
