@@ -17,7 +17,6 @@ from datetime import timedelta
 import h3
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from geopy.distance import great_circle
@@ -30,6 +29,8 @@ from supporters.nearby import services
 from supporters.nearby.views import SESSION_KEY
 from tests.conftest import location_at
 
+from .probing import isolated, normalise, section
+
 pytestmark = pytest.mark.django_db
 
 # Farmland in Vologda Oblast, nobody else within 25 km in these tests.
@@ -41,20 +42,9 @@ EVENT_START = (timezone.now() + timedelta(days=6)).replace(
     hour=12, minute=0, second=0, microsecond=0
 )
 
-_TOKEN = re.compile(r"/[A-Za-z0-9_\-]{6,}:[A-Za-z0-9_\-:]+/")
-_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _normalise(text: str) -> str:
-    """Signed tokens, CSRF tokens and the ids of rows made for the run differ on every
-    run by design; nothing else may."""
-    return _UUID.sub("<id>", _CSRF.sub("", _TOKEN.sub("/<token>/", text)))
-
 
 def _section(html: str, section_id: str) -> str:
-    match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', html, re.S)
-    return match.group(0) if match else f"<no section {section_id}>"
+    return section(html, section_id) or f"<no section {section_id}>"
 
 
 def _probe_points() -> list[tuple[float, float]]:
@@ -108,7 +98,7 @@ def _client(supporter: Supporter) -> Client:
 def _page(client: Client, *sections: str) -> str:
     response = client.get("/nearby/")
     html = response.content.decode()
-    return f"{response.status_code}\n" + "\n".join(_normalise(_section(html, s)) for s in sections)
+    return f"{response.status_code}\n" + "\n".join(normalise(_section(html, s)) for s in sections)
 
 
 def _venue() -> Point:
@@ -137,7 +127,7 @@ def _transcript(activists: int) -> list[str]:
             )
             answer = _section(response.content.decode(), "request-sent")
             transcript.append(
-                f"probe {n} asks {farthest}\n{response.status_code}\n{_normalise(answer)}"
+                f"probe {n} asks {farthest}\n{response.status_code}\n{normalise(answer)}"
             )
         transcript.append(f"probe {n} after\n" + _page(client, "bands", "my-introductions"))
 
@@ -159,32 +149,21 @@ def _transcript(activists: int) -> list[str]:
     services.event_invitations_send(event=event)
     manage = clients[0].get(f"/nearby/events/{event.pk}/")
     html = manage.content.decode()
-    transcript.append(f"host page\n{manage.status_code}\n{_normalise(_section(html, 'turnout'))}")
+    transcript.append(f"host page\n{manage.status_code}\n{normalise(_section(html, 'turnout'))}")
     facts = re.search(r'<dl class="facts">.*?</dl>', html, re.S)[0]
-    transcript.append(_normalise(facts))
+    transcript.append(normalise(facts))
 
     for n, probe in enumerate(probes):
         for m in OutboxMessage.objects.filter(to_email=probe.email).order_by("created_at", "kind"):
             transcript.append(
-                f"mail to probe {n}: {m.kind}\n{_normalise(m.subject + chr(10) + m.body_text)}"
+                f"mail to probe {n}: {m.kind}\n{normalise(m.subject + chr(10) + m.body_text)}"
             )
     return transcript
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _isolated_transcript(activists: int) -> list[str]:
     """One world, undone afterwards so that the next starts from the same empty area."""
-    result = {}
-    try:
-        with transaction.atomic():
-            result["transcript"] = _transcript(activists)
-            raise _Rollback
-    except _Rollback:
-        pass
-    return result["transcript"]
+    return isolated(lambda: _transcript(activists))
 
 
 def _counts(transcript: list[str]) -> list[str]:
@@ -224,11 +203,4 @@ def test_the_lone_activist_was_really_there_to_be_found(settings):
             if m.kind.startswith("nearby_")
         }
 
-    result = {}
-    try:
-        with transaction.atomic():
-            result["kinds"] = world()
-            raise _Rollback
-    except _Rollback:
-        pass
-    assert result["kinds"] == {"nearby_introduction_request", "nearby_event_invitation"}
+    assert isolated(world) == {"nearby_introduction_request", "nearby_event_invitation"}

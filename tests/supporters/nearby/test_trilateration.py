@@ -19,7 +19,7 @@ from datetime import timedelta
 import h3
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from geopy.distance import great_circle
@@ -29,6 +29,8 @@ from geo.bands import Band
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby import services
 from supporters.nearby.views import SESSION_KEY
+
+from .probing import isolated, normalise, section
 
 pytestmark = pytest.mark.django_db
 
@@ -79,45 +81,13 @@ def _attacker_positions(centre: tuple[float, float]) -> list[tuple[float, float]
     return points
 
 
-_TOKEN = re.compile(r"/[A-Za-z0-9_\-]{6,}:[A-Za-z0-9_\-:]+/")
-_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _normalise(text: str) -> str:
-    """Signed link tokens, CSRF tokens and the ids of rows created for the run differ on
-    every answer by design; nothing else may."""
-    return _UUID.sub("<id>", _CSRF.sub("", _TOKEN.sub("/<token>/", text)))
-
-
-def _section(html: str, section_id: str) -> str:
-    match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', html, re.S)
-    return match.group(0) if match else ""
-
-
 def _mail_to(supporter: Supporter) -> list[str]:
     return [
-        _normalise(f"{m.subject}\n{m.body_text}")
+        normalise(f"{m.subject}\n{m.body_text}")
         for m in OutboxMessage.objects.filter(
             to_email=supporter.email, kind__startswith="nearby_"
         ).order_by("pk")
     ]
-
-
-class _Rollback(Exception):
-    pass
-
-
-def _isolated(fn):
-    """Run fn() in a savepoint, return its result, and undo everything it wrote."""
-    result = {}
-    try:
-        with transaction.atomic():
-            result["value"] = fn()
-            raise _Rollback
-    except _Rollback:
-        pass
-    return result["value"]
 
 
 def _venue() -> Point:
@@ -146,7 +116,7 @@ def _probe(*, n: int, lon: float, lat: float, target: Supporter) -> dict:
         view = {"cell": probe.cell}
 
         # 1. The band counts on /nearby/.
-        view["bands"] = _normalise(_section(client.get("/nearby/").content.decode(), "bands"))
+        view["bands"] = normalise(section(client.get("/nearby/").content.decode(), "bands"))
 
         # 2. The answer to an introduction request of its own, to the nearest band only.
         def ask():
@@ -155,20 +125,20 @@ def _probe(*, n: int, lon: float, lat: float, target: Supporter) -> dict:
                 {"message": "Hi, I live nearby", "count": 5, "farthest": Band.UNDER_1},
             )
             html = response.content.decode()
-            answer = _section(html, "request-sent") or re.search(r"<h1>.*?</p>", html, re.S)[0]
-            return f"{response.status_code}\n{_normalise(answer)}"
+            answer = section(html, "request-sent") or re.search(r"<h1>.*?</p>", html, re.S)[0]
+            return f"{response.status_code}\n{normalise(answer)}"
 
-        view["request"] = _isolated(ask)
+        view["request"] = isolated(ask)
 
         # 3. The candidate email it receives when the target asks for introductions.
         def target_asks():
             services.introduction_request(requester=target, message="Hello!", count=5)
             return _mail_to(probe)
 
-        view["introduction_mail"] = _isolated(target_asks)
+        view["introduction_mail"] = isolated(target_asks)
         return view
 
-    return _isolated(run)
+    return isolated(run)
 
 
 def _invitations(target: Supporter, positions) -> dict[int, list[str]]:
@@ -202,7 +172,7 @@ def _invitations(target: Supporter, positions) -> dict[int, list[str]]:
         services.event_invitations_send(event=event)
         return {n: _mail_to(p) for n, p in enumerate(probes)}
 
-    return _isolated(run)
+    return isolated(run)
 
 
 def _transcript(target_point: tuple[float, float], positions) -> tuple[Supporter, list[dict]]:
@@ -321,6 +291,6 @@ def test_the_transcript_is_the_same_wherever_the_target_is_inside_its_cell(setti
             _target, views = _transcript(_near_vertex(TARGET_CELL, vertex=vertex), positions)
             return views
 
-        return _isolated(run)
+        return isolated(run)
 
     assert transcript(0) == transcript(3)
