@@ -16,8 +16,10 @@
         text.textContent = p.text;
         if (finished[p.status]) {
           block.classList.add("is-done");
-          // An import that finished while the page was open: show its error table.
-          if (block.dataset.kind === "import" && p.failed && block.dataset.initial !== "done") {
+          // An import that finished while the page was open: show its error table (and,
+          // after a dry run, what can follow it).
+          var reload = p.failed || block.dataset.dryRun === "yes";
+          if (block.dataset.kind === "import" && reload && block.dataset.initial !== "done") {
             window.location.reload();
           }
         } else {

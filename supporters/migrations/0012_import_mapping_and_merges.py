@@ -33,6 +33,11 @@ class Migration(migrations.Migration):
             name='options',
             field=models.JSONField(blank=True, default=dict),
         ),
+        migrations.AlterField(
+            model_name='import',
+            name='status',
+            field=models.CharField(choices=[('new', 'waiting for its mapping'), ('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('failed', 'failed')], default='queued', max_length=10),
+        ),
         migrations.CreateModel(
             name='ImportMapping',
             fields=[

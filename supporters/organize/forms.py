@@ -1,13 +1,28 @@
 """Forms of the organizer workspace: filters, segments, mail, uploads, second factor."""
 
 import json
+from dataclasses import fields as dataclass_fields
 
 from django import forms
+from django.conf import settings
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from geo.countries import country_codes_for
+from geo.gazetteer import normalise
 from supporters.models import Purpose, Supporter, Topic
+from supporters.organize.imports import (
+    ImportFileError,
+    ImportOptions,
+    import_sheet_open,
+    mapping_saved,
+    sheet_open,
+)
+from supporters.organize.imports.encodings import ENCODINGS
+from supporters.organize.imports.mapping import TAG_SEPARATORS, columns_problems, header_key
+from supporters.organize.imports.reading import DELIMITERS
+from supporters.organize.imports.spellings import FIELDS, columns_propose
 from supporters.organize.selectors import SupporterFilter
 
 MAX_POLYGON_VERTICES = 500
@@ -247,10 +262,160 @@ class SecondStepForm(TokenForm):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"))
+    file = forms.FileField(label=_("CSV, TSV or .xlsx file"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".txt")):
-            raise ValidationError(_("Upload a .csv file."))
+        if not upload.name.lower().endswith((".csv", ".tsv", ".txt", ".xlsx")):
+            raise ValidationError(_("Upload a .csv, .tsv or .xlsx file."))
+        raw = upload.read()
+        upload.seek(0)
+        try:
+            sheet_open(raw, filename=upload.name)
+        except ImportFileError as exc:
+            raise ValidationError(str(exc)) from exc
         return upload
+
+
+class ImportMappingForm(forms.Form):
+    """How an uploaded file is read: its encoding and separator (shown as guessed), a field
+    for each column (as proposed, saved or chosen before), the file's settings, and a name
+    to save the mapping under. Posted with another encoding or separator that changes the
+    header, the columns are proposed afresh instead of being checked."""
+
+    ACTIONS = ("preview", "dry_run", "import")
+
+    encoding = forms.ChoiceField(label=_("Encoding"))
+    delimiter = forms.ChoiceField(label=_("Separator"))
+    consent_source = forms.CharField(
+        label=_("Consent source for the whole file"),
+        max_length=200,
+        required=False,
+        help_text=_("Used for every row that grants a consent and does not say where."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of new supporters"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("For rows without a language."),
+    )
+    country = forms.CharField(
+        label=_("Country of the towns"),
+        max_length=60,
+        required=False,
+        help_text=_(
+            "Two letters (RU) or a name: towns named without a country are looked for there first."
+        ),
+    )
+    tag_separator = forms.ChoiceField(label=_("Tags are separated by"), required=False)
+    save_as = forms.CharField(
+        label=_("Save this mapping as"),
+        max_length=100,
+        required=False,
+        help_text=_("Offered again for a file with the same header."),
+    )
+    header_key = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, data=None, *, job):
+        stored = ImportOptions.of(job.options)
+        reading = {
+            "encoding": _posted_choice(data, "encoding", ENCODINGS, stored.encoding),
+            "delimiter": _posted_choice(data, "delimiter", DELIMITERS, stored.delimiter),
+        }
+        self.file_error, self.sheet, self.saved = "", None, None
+        try:
+            self.sheet = import_sheet_open(job=job, **reading)
+        except ImportFileError as exc:
+            self.file_error = str(exc)
+        header = self.sheet.header if self.sheet else []
+        key = header_key(self.sheet.header_cells) if self.sheet else ""
+        if self.sheet:
+            self.saved = mapping_saved(header_cells=self.sheet.header_cells)
+        columns = job.columns or (self.saved.columns if self.saved else columns_propose(header))
+        options = stored.as_json() or (self.saved.options if self.saved else {})
+        initial = {
+            **options,
+            "encoding": self.sheet.encoding if self.sheet else reading["encoding"],
+            "delimiter": self.sheet.delimiter if self.sheet else reading["delimiter"],
+            "header_key": key,
+            **{f"col_{i}": columns.get(name, "") for i, name in enumerate(header) if name},
+        }
+        # Read again with another encoding or separator: the posted columns were another
+        # header's. The settings typed are kept; the columns are proposed for the new one.
+        self.reread = data is not None and data.get("header_key") != key
+        if self.reread:
+            kept = ("consent_source", "language", "country", "tag_separator", "save_as")
+            initial.update({k: data.get(k, "") for k in kept})
+            data = None
+        super().__init__(data, initial=initial)
+        self.action = (data or {}).get("action", "preview")
+        self.fields["encoding"].choices = list(ENCODINGS.items())
+        self.fields["delimiter"].choices = list(DELIMITERS.items())
+        self.fields["tag_separator"].choices = list(TAG_SEPARATORS.items())
+        if self.sheet and self.sheet.kind == "xlsx":
+            del self.fields["encoding"], self.fields["delimiter"]
+        choices = [("", _("— ignore —")), *FIELDS.items()]
+        self.columns_named = []
+        for i, name in enumerate(header):
+            if name:
+                self.fields[f"col_{i}"] = forms.ChoiceField(
+                    label=name, choices=choices, required=False
+                )
+                self.columns_named.append((name, f"col_{i}"))
+
+    def column_fields(self):
+        """(column, its select, its first values) for each named column."""
+        rows = [r.values for r in self.sheet.head(3) if r.values] if self.sheet else []
+        return [
+            (name, self[field_name], [v for r in rows if (v := r[name].strip())])
+            for name, field_name in self.columns_named
+        ]
+
+    def clean_country(self) -> str:
+        text = self.cleaned_data["country"].strip()
+        if not text:
+            return ""
+        codes = country_codes_for(normalise(text))
+        if len(codes) != 1:
+            raise ValidationError(_("Not a country we know: give its two letters, e.g. RU."))
+        return next(iter(codes))
+
+    def clean_save_as(self) -> str:
+        return " ".join(self.cleaned_data["save_as"].split())
+
+    def clean(self):
+        data = super().clean()
+        if self.file_error:
+            raise ValidationError(self.file_error)
+        if self.action not in self.ACTIONS:
+            raise ValidationError(_("Choose Preview, Dry run or Import."))
+        for problem in columns_problems(self.columns()):
+            self.add_error(None, problem)
+        return data
+
+    def columns(self) -> dict[str, str]:
+        """{column: field}: as posted once valid, else as the page first showed them."""
+        source = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else None
+        return {
+            name: (source.get(f, "") if source is not None else self[f].initial or "")
+            for name, f in self.columns_named
+        }
+
+    def options(self):
+        data = self.cleaned_data if self.is_bound and self.is_valid() else self.initial
+        return ImportOptions.of(
+            {f.name: data.get(f.name, "") for f in dataclass_fields(ImportOptions)}
+        )
+
+    def starts(self) -> bool:
+        """Whether the organizer asked to run the import (or its dry run) and may."""
+        return self.is_bound and self.action in ("dry_run", "import") and self.is_valid()
+
+    def problems(self) -> list[str]:
+        """What keeps the mapping shown from being used (on a page not yet posted)."""
+        return [] if self.is_bound or not self.sheet else columns_problems(self.columns())
+
+
+def _posted_choice(data, name: str, choices, default: str) -> str:
+    value = (data or {}).get(name, default) or ""
+    return value if value in choices else default

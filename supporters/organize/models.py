@@ -165,9 +165,11 @@ class MailingRecipient(models.Model):
 
 
 class Import(models.Model):
-    """A CSV import, run by the worker; progress and the error report live here."""
+    """An import of a CSV or .xlsx file, run by the worker; its mapping, progress and
+    error report live here."""
 
     class Status(models.TextChoices):
+        NEW = "new", _("waiting for its mapping")
         QUEUED = "queued", _("queued")
         RUNNING = "running", _("running")
         DONE = "done", _("done")

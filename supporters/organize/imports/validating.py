@@ -1,10 +1,14 @@
-"""Validating an import row: its cells become clean values, or the reasons they cannot.
+"""Validating an import row: its values by field become clean values, or the reasons
+they cannot.
 
 The row form uses the join and manage forms' fields for name, email, phone, language and
-consents (supporters/forms.py), with the report's own wording for their errors.
+consents (supporters/forms.py), with the report's own wording for their errors. What a row
+leaves out comes from the file's settings (ImportOptions): the consent source, the
+language, the tag separator.
 """
 
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -22,16 +26,21 @@ from supporters.forms import (
     NameField,
     PhoneField,
 )
+from supporters.organize.imports.mapping import ImportOptions
 from supporters.organize.imports.report import RowError
 from supporters.organize.models import Tagging
 
-YES = {"yes", "y", "1", "true", "да", "д", "+", "x"}
-NO = {"no", "n", "0", "false", "нет", "н", "-"}
+# Besides the usual words: a Russian spreadsheet's TRUE and FALSE, and the email
+# subscription statuses of Action Network ('bouncing' says nothing about consent).
+YES = {"yes", "y", "1", "true", "да", "д", "+", "x", "истина", "subscribed"}
+NO = {"no", "n", "0", "false", "нет", "н", "-", "ложь", "unsubscribed", "spam complaint"}
+NO_ANSWER = {"bouncing"}
 LANGUAGES = dict(settings.LANGUAGES)
 NOT_AN_EMAIL = "not a valid email address"
 NOT_A_PHONE = "not a phone number"
 NOT_A_PIN = "not a latitude and longitude"
-NOT_A_PAST_DAY = "not a date (YYYY-MM-DD) in the past"
+NO_SOURCE = "say where the consent was given: a column, or the file's consent source"
+NOT_A_PAST_DAY = "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past"
 # How the report names a field when it is not the column's name.
 REPORTED_AS = {"lat": "lat/lon", "lon": "lat/lon"}
 
@@ -61,13 +70,15 @@ class LanguageCodeField(LanguageField):
 
 
 class TagsField(forms.CharField):
-    """Labels separated by '|' (or ',' inside a quoted field), tidied, without repeats."""
+    """Labels separated by '|', ',' or ';' (or by the file's one separator), tidied,
+    without repeats."""
 
     max_tag = Tagging._meta.get_field("name").max_length
+    separators = re.compile(r"[|,;]")
 
     def clean(self, value) -> list[str]:
         tags, problems = [], []
-        for raw in super().clean(value).replace(",", "|").split("|"):
+        for raw in self.separators.split(super().clean(value)):
             tag = " ".join(raw.split()).casefold()
             if len(tag) > self.max_tag:
                 problems.append(f"tag longer than {self.max_tag} characters: {tag[:20]}…")
@@ -79,7 +90,9 @@ class TagsField(forms.CharField):
 
 
 class DayField(forms.CharField):
-    """A day as YYYY-MM-DD (a time after it ignored)."""
+    """A day as YYYY-MM-DD, or DD.MM.YYYY as Russian spreadsheets write it (a time after
+    it ignored). Slashes are refused: 01/05/2024 is May or January depending on who typed
+    it."""
 
     def clean(self, value) -> date | None:
         text = super().clean(value)
@@ -87,6 +100,10 @@ class DayField(forms.CharField):
             return None
         try:
             return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+        try:
+            return datetime.strptime(text.split()[0], "%d.%m.%Y").date()
         except ValueError as exc:
             raise ValidationError(NOT_A_PAST_DAY) from exc
 
@@ -95,14 +112,24 @@ class YesNoField(forms.CharField):
     """yes/no in the usual spellings (1/0, true/false, да/нет); empty is no answer (None)."""
 
     def clean(self, value) -> bool | None:
-        answer = super().clean(value).casefold()
-        if not answer:
+        answer = " ".join(super().clean(value).casefold().split())
+        if not answer or answer in NO_ANSWER:
             return None
         if answer in YES:
             return True
         if answer in NO:
             return False
         raise ValidationError("not yes or no")
+
+
+class AnyYesField(YesNoField):
+    """Answers of several columns, separated by '|': yes if any says yes."""
+
+    def clean(self, value) -> bool | None:
+        answers = [super(AnyYesField, self).clean(a) for a in (value or "").split("|")]
+        if any(answers):
+            return True
+        return False if False in answers else None
 
 
 # One yes/no column per consent the join form asks for.
@@ -140,6 +167,8 @@ class RowForm(ConsentAnswers):
     location = forms.CharField(required=False)
     tags = TagsField(required=False)
     joined_at = DayField(required=False)
+    # CiviCRM's 'Do Not Email' and the like: yes withdraws the email consent, no gives none.
+    email_opt_out = AnyYesField(required=False)
     consent_source = forms.CharField(required=False)
 
     # Cleaned in this order: the place needs the language, the source the consents.
@@ -154,6 +183,7 @@ class RowForm(ConsentAnswers):
         "tags",
         "joined_at",
         *CONSENT_FIELDS,
+        "email_opt_out",
         "consent_source",
     ]
 
@@ -161,9 +191,18 @@ class RowForm(ConsentAnswers):
     always = {"email", "name", "lat", "location", "consent_source"}
 
     def __init__(
-        self, data: dict | None = None, *, columns: Collection[str], places: BatchGeocoder
+        self,
+        data: dict | None = None,
+        *,
+        columns: Collection[str],
+        places: BatchGeocoder,
+        options: ImportOptions | None = None,
     ):
         super().__init__(data)
+        self.options = options or ImportOptions()
+        self.default_language = self.options.default_language()
+        if self.options.tag_separator:
+            self.fields["tags"].separators = re.compile(re.escape(self.options.tag_separator))
         # A column the file does not have would clean to its field's empty value for every
         # row: it is left out, and row_validate takes that value.
         self.fields = {
@@ -204,7 +243,7 @@ class RowForm(ConsentAnswers):
 
     def clean_location(self) -> Location | None:
         """The place: a pin (lat and lon) if given, else the location text."""
-        language = self.cleaned_data.get("language") or "en"
+        language = self.cleaned_data.get("language") or self.default_language
         if cell(self.data, "lat") or cell(self.data, "lon"):
             try:
                 lon, lat = coordinates(self.data)
@@ -224,8 +263,9 @@ class RowForm(ConsentAnswers):
 
     def clean_consent_source(self) -> str:
         source = " ".join(self.cleaned_data["consent_source"].split())[:200]
+        source = source or self.options.consent_source
         if any(self.cleaned_data.get(name) for name in CONSENT_FIELDS) and not source:
-            raise ValidationError("say where the consent was given")
+            raise ValidationError(NO_SOURCE)
         return source
 
 
@@ -242,54 +282,67 @@ def coordinates(values: dict) -> tuple[float, float]:
     return lon, lat
 
 
-def language_of(values: dict) -> str:
-    """The row's language if it gives a known one, else English."""
+def language_of(values: dict, default: str = "en") -> str:
+    """The row's language if it gives a known one, else the file's."""
     code = RowForm.base_fields["language"].to_python(values.get("language"))
-    return code if code in LANGUAGES else "en"
+    return code if code in LANGUAGES else default
 
 
-def places_prefetch(rows: list[tuple[int, dict]], *, places: BatchGeocoder) -> None:
+def places_prefetch(
+    rows: list[tuple[int, dict]], *, places: BatchGeocoder, language: str = "en"
+) -> None:
     """Place a batch's pins and towns in a few queries before its rows are validated."""
     pins, texts = [], []
     for _line, values in rows:
         if cell(values, "lat") or cell(values, "lon"):
             try:
-                pins.append((*coordinates(values), language_of(values)))
+                pins.append((*coordinates(values), language_of(values, language)))
             except ValueError:
                 continue  # row_validate reports it
         elif text := cell(values, "location"):
-            texts.append((text, language_of(values)))
+            texts.append((text, language_of(values, language)))
     places.pins_prefetch(pins)
     places.texts_prefetch(texts)
 
 
-def row_validate(line: int, values: dict, *, form: RowForm) -> CleanRow | list[RowError]:
-    """One row's clean values, or every problem found in it (each reason once)."""
+def row_validate(
+    line: int,
+    values: dict,
+    *,
+    form: RowForm,
+    reported_as: Callable[[str], str] | None = None,
+) -> CleanRow | list[RowError]:
+    """One row's clean values, or every problem found in it (each reason once), each named
+    as `reported_as` names its field (by default: the field, 'lat/lon' for a pin)."""
     form.bind(values)
     if not form.is_valid():
+        report = reported_as or (lambda name: REPORTED_AS.get(name, name))
         reasons = {
-            (REPORTED_AS.get(name, name), reason): None
+            (report(name), reason): None
             for name, messages in form.errors.items()
             for reason in messages
         }
         return [RowError(line, name, reason) for name, reason in reasons]
     data = form.cleaned_data
     language = data.get("language", "")
+    consents = {
+        purpose.value: granted
+        for name, purpose in CONSENT_FIELDS.items()
+        if (granted := data.get(name)) is not None
+    }
+    if data.get("email_opt_out"):
+        consents[CONSENT_FIELDS["consent_email_updates"].value] = False
     return CleanRow(
         line=line,
         email=data["email"],
         name=data["name"],
         phone=data.get("phone", ""),
-        language=language or "en",
+        language=language or form.default_language,
         name_given=form.name_given,
         language_given=bool(language),
         location=data["location"],
         tags=data.get("tags", []),
         joined_at=data.get("joined_at"),
-        consents={
-            purpose.value: granted
-            for name, purpose in CONSENT_FIELDS.items()
-            if (granted := data.get(name)) is not None
-        },
+        consents=consents,
         consent_source=data["consent_source"],
     )

@@ -94,6 +94,10 @@ def batch_write(
         ConsentSource(record=r, note=r.note or "(not given)", import_job=job) for r in records
     )
     Tagging.objects.bulk_create(taggings, ignore_conflicts=True)
+    _progress_save(job=job, rows_done=rows_done, outcome=outcome)
+
+
+def _progress_save(*, job: Import | None, rows_done: int, outcome: Outcome) -> None:
     if job is not None:
         Import.objects.filter(pk=job.pk).update(
             rows_done=rows_done,
@@ -102,3 +106,23 @@ def batch_write(
             failed=len(outcome.errors),
             errors=[e.__dict__ for e in outcome.errors[:MAX_ERRORS_KEPT]],
         )
+
+
+def batch_count(
+    *, rows: list[CleanRow], job: Import | None, rows_done: int, outcome: Outcome
+) -> None:
+    """A dry run's batch: what batch_write would do, counted (new or known addresses)
+    without writing anyone; the progress is kept on the job as a real run keeps it."""
+    # The same lookup as batch_write's, without its lock: nothing here is changed.
+    known = {
+        email.lower()
+        for email in Supporter.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=[r.email.lower() for r in rows])
+        .values_list("email", flat=True)
+    }
+    for r in rows:
+        if r.email.lower() in known:
+            outcome.updated += 1
+        else:
+            outcome.created += 1
+    _progress_save(job=job, rows_done=rows_done, outcome=outcome)

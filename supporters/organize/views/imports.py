@@ -1,30 +1,107 @@
-"""Imports of supporters from a file: the upload, its progress and its error report."""
+"""Imports of supporters from a file: the upload, its mapping and preview, its progress
+and its error report, and what can follow a dry run."""
 
+from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from supporters.organize import roles
-from supporters.organize.forms import ImportForm
+from supporters.organize.forms import ImportForm, ImportMappingForm
+from supporters.organize.imports import (
+    FileGone,
+    error_report_csv,
+    import_after_dry_run,
+    import_create,
+    import_discard,
+    import_preview,
+    import_remap,
+    import_start,
+)
 from supporters.organize.models import Import
 
 
 @require_http_methods(["GET", "POST"])
 @roles.permission_required(roles.IMPORT_SUPPORTERS)
 def import_upload(request):
-    from supporters.organize.imports import import_create
-
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = import_create(upload=form.cleaned_data["file"], user=request.user, queue=True)
-        return redirect("organize:import", pk=job.pk)
+        job = import_create(upload=form.cleaned_data["file"], user=request.user)
+        return redirect("organize:import_map", pk=job.pk)
     return render(
         request,
         "organize/import_upload.html",
         {"form": form, "imports": Import.objects.all()[:20]},
         status=400 if form.errors else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_map(request, pk: int):
+    job = get_object_or_404(Import, pk=pk)
+    if job.status != Import.Status.NEW:
+        return redirect("organize:import", pk=job.pk)
+    form = ImportMappingForm(request.POST or None, job=job)
+    if form.starts():
+        job = import_start(
+            job=job,
+            columns=form.columns(),
+            options=form.options(),
+            dry_run=form.action == "dry_run",
+            user=request.user,
+            save_as=form.cleaned_data["save_as"],
+            header_cells=form.sheet.header_cells,
+        )
+        return redirect("organize:import", pk=job.pk)
+    preview = []
+    if form.sheet and not form.errors:
+        preview = import_preview(sheet=form.sheet, columns=form.columns(), options=form.options())
+    return render(
+        request,
+        "organize/import_map.html",
+        {"job": job, "form": form, "preview": preview},
+        status=400 if form.errors or form.file_error else 200,
+    )
+
+
+@require_POST
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_confirm(request, pk: int):
+    """Import for real the file of a dry run."""
+    job = get_object_or_404(Import, pk=pk, dry_run=True)
+    try:
+        real = import_after_dry_run(job=job, user=request.user)
+    except FileGone:
+        messages.error(request, _("The file of this dry run is gone; upload it again."))
+        return redirect("organize:import", pk=job.pk)
+    return redirect("organize:import", pk=real.pk)
+
+
+@require_POST
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_map_again(request, pk: int):
+    """Map the file of a dry run again (a new import, waiting for its mapping)."""
+    job = get_object_or_404(Import, pk=pk, dry_run=True)
+    try:
+        again = import_remap(job=job, user=request.user)
+    except FileGone:
+        messages.error(request, _("The file of this dry run is gone; upload it again."))
+        return redirect("organize:import", pk=job.pk)
+    return redirect("organize:import_map", pk=again.pk)
+
+
+@require_POST
+@roles.permission_required(roles.IMPORT_SUPPORTERS)
+def import_delete(request, pk: int):
+    """Delete the uploaded file of an import not yet mapped, or of a dry run."""
+    job = get_object_or_404(Import, pk=pk)
+    if not import_discard(job=job):
+        messages.error(request, _("This import's file is in use or gone already."))
+        return redirect("organize:import", pk=job.pk)
+    messages.success(request, _("The uploaded file is deleted."))
+    return redirect("organize:imports")
 
 
 def _import_progress(job: Import) -> dict:
@@ -56,6 +133,8 @@ def _import_progress(job: Import) -> dict:
 @roles.permission_required(roles.IMPORT_SUPPORTERS)
 def import_detail(request, pk: int):
     job = get_object_or_404(Import, pk=pk)
+    if job.status == Import.Status.NEW:
+        return redirect("organize:import_map", pk=job.pk)
     return render(
         request,
         "organize/import.html",
@@ -72,7 +151,6 @@ def import_progress(request, pk: int):
 @require_GET
 @roles.permission_required(roles.IMPORT_SUPPORTERS)
 def import_errors(request, pk: int):
-    from supporters.organize.imports import error_report_csv
 
     job = get_object_or_404(Import, pk=pk)
     response = HttpResponse(error_report_csv(job), content_type="text/csv; charset=utf-8")

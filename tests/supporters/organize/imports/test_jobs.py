@@ -3,6 +3,7 @@ reason, from the command, the upload page and the worker, resumable."""
 
 import csv
 import io
+import re
 from io import StringIO
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from supporters.models import ConsentRecord, Supporter
 from supporters.organize.imports import import_execute, import_text
 from supporters.organize.models import AuditEntry, ConsentSource, Import, Tagging
-from tests.supporters.organize.imports.sample import BAD, sample
+from tests.supporters.organize.imports.sample import BAD, HEADER, sample
 
 
 @pytest.mark.django_db
@@ -86,7 +87,17 @@ def test_the_upload_page_runs_the_import_in_the_worker(as_role, run_worker, sett
     upload = SimpleUploadedFile("list.csv", sample().encode("cp1251"), content_type="text/csv")
     response = client.post(reverse("organize:imports"), {"file": upload})
     job = Import.objects.get()
+    # Deliberately changed: the upload leads to the mapping page, which queues the import.
+    assert response["Location"] == reverse("organize:import_map", args=[job.pk])
+    page = client.get(response["Location"]).content.decode()
+    key = re.search(r'name="header_key" value="([^"]*)"', page).group(1)
+    columns = {f"col_{i}": name for i, name in enumerate(HEADER.split(","))}
+    response = client.post(
+        response["Location"],
+        {"header_key": key, "encoding": "cp1251", "delimiter": ",", "action": "import", **columns},
+    )
     assert response["Location"] == reverse("organize:import", args=[job.pk])
+    job.refresh_from_db()
     assert job.status == "queued" and Supporter.objects.count() == 0
     run_worker(queues=["imports"])
     stored = job.path

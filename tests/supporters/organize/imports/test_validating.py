@@ -9,6 +9,7 @@ from geo.batch import BatchGeocoder
 from supporters.forms import JoinForm, ProfileForm
 from supporters.organize.imports.report import RowError
 from supporters.organize.imports.validating import (
+    NO_SOURCE,
     CleanRow,
     RowForm,
     places_prefetch,
@@ -45,10 +46,10 @@ def test_each_bad_row_of_the_sample_gets_its_reason():
     }
     assert reasons(checked[7]) == {"consent_email_updates": "not yes or no"}
     assert reasons(checked[8]) == {"lat/lon": "not a latitude and longitude"}
-    assert reasons(checked[10]) == {"consent_source": "say where the consent was given"}
+    assert reasons(checked[10]) == {"consent_source": NO_SOURCE}
     assert reasons(checked[12]) == {
         "phone": "not a phone number",
-        "joined_at": "not a date (YYYY-MM-DD) in the past",
+        "joined_at": "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past",
     }
     assert {line for line, c in checked.items() if isinstance(c, CleanRow)} == {2, 3, 9, 11}
 
@@ -96,7 +97,7 @@ def test_every_field_says_what_is_wrong_with_it():
             "phone": "+7 (900) 000-00-00 ext. 5",
             "language": "de",
             "tags": "ok|" + "t" * 51,
-            "joined_at": "01.05.2024",
+            "joined_at": "05/01/2024",
             "consent_public_map": "sure",
         }
     )
@@ -107,7 +108,7 @@ def test_every_field_says_what_is_wrong_with_it():
         "language": "must be en or ru",
         "location": "missing: give a place or lat and lon",
         "tags": f"tag longer than 50 characters: {'t' * 20}…",
-        "joined_at": "not a date (YYYY-MM-DD) in the past",
+        "joined_at": "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past",
         "consent_public_map": "not yes or no",
     }
 
