@@ -7,6 +7,7 @@ unless SECRET_KEY, ALLOWED_HOSTS, EMAIL_URL and DEFAULT_FROM_EMAIL are set.
 from pathlib import Path
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -344,6 +345,21 @@ SOSEDI_IMPORT_BATCH = env.int("SOSEDI_IMPORT_BATCH", default=1000)
 # Where uploaded CSV files wait for the worker; each is deleted once imported.
 SOSEDI_IMPORT_DIR = env.path("SOSEDI_IMPORT_DIR", default=BASE_DIR / "var" / "imports")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Possible duplicates (supporters/organize/duplicates.py), looked for by the worker on
+# SOSEDI_DUPLICATES_CRON and on an organizer's request: the same phone number (one written
+# without a country code is read as SOSEDI_PHONE_REGION's), unless more than
+# SOSEDI_DUPLICATE_PHONE_SHARED_BY people give it (an office, a placeholder); or names at
+# least SOSEDI_DUPLICATE_NAME_SIMILARITY alike (pg_trgm similarity, 0-1) in one hexagon or town.
+SOSEDI_PHONE_REGION = env.str("SOSEDI_PHONE_REGION", default="RU").upper()
+if SOSEDI_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured("SOSEDI_PHONE_REGION must be a country code, such as RU.")
+SOSEDI_DUPLICATE_PHONE_SHARED_BY = env.int("SOSEDI_DUPLICATE_PHONE_SHARED_BY", default=5)
+if SOSEDI_DUPLICATE_PHONE_SHARED_BY < 2:
+    raise ImproperlyConfigured("SOSEDI_DUPLICATE_PHONE_SHARED_BY must be 2 or more.")
+SOSEDI_DUPLICATE_NAME_SIMILARITY = env.float("SOSEDI_DUPLICATE_NAME_SIMILARITY", default=0.6)
+if not 0.3 <= SOSEDI_DUPLICATE_NAME_SIMILARITY <= 1:
+    raise ImproperlyConfigured("SOSEDI_DUPLICATE_NAME_SIMILARITY must be between 0.3 and 1.")
+SOSEDI_DUPLICATES_CRON = env.str("SOSEDI_DUPLICATES_CRON", default="40 2 * * *")
 
 
 # --- Reliability and security (issue 7): ops/ -------------------------------------------

@@ -60,6 +60,8 @@ def test_production_refuses_to_start_without(missing):
         {"SOSEDI_H3_RESOLUTION": "12"},
         {"SOSEDI_GEOCODER": "google"},
         {"SOSEDI_GEOCODER": "nominatim"},
+        {"SOSEDI_PHONE_REGION": "XX"},
+        {"SOSEDI_DUPLICATE_NAME_SIMILARITY": "0.1"},
         {"DJANGO_ENV": "staging"},
     ],
 )

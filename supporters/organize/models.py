@@ -16,11 +16,13 @@ __all__ = [
     "AuditEntry",
     "ConsentSource",
     "DuplicateDismissal",
+    "DuplicateSearch",
     "Import",
     "ImportMapping",
     "SupporterMerge",
     "Mailing",
     "MailingRecipient",
+    "PossibleDuplicate",
     "Segment",
     "Tagging",
 ]
@@ -265,15 +267,57 @@ class DuplicateDismissal(models.Model):
         ]
 
 
+class PossibleDuplicate(models.Model):
+    """Two records the last search found probably to be one person, and why: the same
+    phone number, names alike in one hexagon or town, or both (duplicates.py)."""
+
+    first = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="+")
+    # The number both give, in E.164; "" if the pair was proposed for its names only.
+    phone = models.CharField(max_length=20, blank=True)
+    # pg_trgm similarity of the names, if at least SOSEDI_DUPLICATE_NAME_SIMILARITY.
+    name_similarity = models.FloatField(null=True, blank=True)
+    same_cell = models.BooleanField(default=False)
+    found_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "supporters"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="possible_duplicate_pair"),
+            models.CheckConstraint(
+                condition=Q(first__lt=F("second")), name="possible_duplicate_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(phone="") | Q(name_similarity__isnull=False),
+                name="possible_duplicate_has_reason",
+            ),
+        ]
+
+
+class DuplicateSearch(models.Model):
+    """One search for possible duplicates by the worker: when, how long, what it found."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    people = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        app_label = "supporters"
+        ordering = ["-started_at"]
+
+
 class SupporterMerge(models.Model):
     """One record merged into another: shown on the kept person's page. The merged-away
-    row is gone; what it held moved to `kept` (counts per table in `moved`)."""
+    row is gone; what it held moved to `kept` (counts per table in `moved`), except the
+    rows that would have repeated one of the kept person's (counts in `dropped`)."""
 
     kept = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="merges")
     merged_id = models.UUIDField()
     merged_email = models.EmailField(max_length=254)
     merged_name = models.CharField(max_length=100, blank=True)
     moved = models.JSONField(default=dict)
+    dropped = models.JSONField(default=dict)
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -296,6 +340,7 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("exported")
         MAILING = "mailing", _("sent a message")
         IMPORT = "import", _("imported")
+        MERGE = "merge", _("merged two records")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_id = models.IntegerField(null=True)

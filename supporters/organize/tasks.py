@@ -28,6 +28,23 @@ def import_run(import_id: int) -> None:
     import_execute(import_id=import_id)
 
 
+@app.task(queue="imports", queueing_lock="duplicates_search")
+def duplicates_search(timestamp: int | None = None) -> None:
+    """Look for possible duplicates on the whole list (nightly, and when an organizer
+    asks); the pairs replace the last search's."""
+    from supporters.organize.duplicates import possible_duplicates_search
+
+    search = possible_duplicates_search()
+    seconds = (search.finished_at - search.started_at).total_seconds()
+    logger.info(
+        "%s possible duplicates among %s people (%.1f s)", search.pairs, search.people, seconds
+    )
+
+
+if settings.SOSEDI_DUPLICATES_CRON:
+    app.periodic(cron=settings.SOSEDI_DUPLICATES_CRON, periodic_id="duplicates")(duplicates_search)
+
+
 @app.periodic(cron="*/5 * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="maintenance", pass_context=True, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(context, timestamp: int) -> None:
