@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,9 +110,10 @@ def supporter_sign_up(
 ) -> Supporter:
     """Create a pending supporter and mail a confirmation link.
 
-    An address already on the list gets a mail instead (its manage link, or a fresh
-    confirmation link if it never confirmed) and nothing else changes, so the page the
-    caller shows is the same either way: no account enumeration.
+    An address already on the list, as a supporter's own or as one merged into their
+    record, gets its owner a mail instead (their manage link, or a fresh confirmation link
+    if they never confirmed) and nothing else changes, so the page the caller shows is the
+    same either way: no account enumeration.
     """
     email = email.strip()
     existing = selectors.supporter_by_email(email=email)
@@ -306,17 +308,24 @@ def supporter_erase(*, supporter: Supporter) -> None:
 
     What keys on the person goes by its foreign key's cascade: consents, their mail and the
     mail that named them to someone else (OutboxMessage.discloses), introductions, blocks,
-    reports, events, RSVPs, activity, sign-in links. The rest is deleted here.
+    reports, events, RSVPs, activity, sign-in links, the addresses of records merged into
+    theirs and the merges' records. The rest is deleted here.
     """
-    # Mail to their address that no row ties to them (queued before they were a supporter).
-    OutboxMessage.objects.filter(to_email__iexact=supporter.email).delete()
+    # Mail to their addresses that no row ties to them (queued before they were a
+    # supporter), their own and any merged into their record.
+    addresses = [supporter.email, *supporter.merged_addresses.values_list("email", flat=True)]
+    to_them = Q()
+    for address in addresses:
+        to_them |= Q(to_email__iexact=address)
+    OutboxMessage.objects.filter(to_them).delete()
     # Limits counted under the person's id (home moves): no longer about anyone once erased.
     RateLimitEvent.objects.filter(key=str(supporter.pk)).delete()
     supporter.delete()
 
 
 def manage_link_send(*, email: str) -> None:
-    """Mail a fresh manage link if the address is on the list; silent otherwise."""
+    """Mail a fresh manage link if the address is on the list (a supporter's own or merged
+    into their record: the link goes to their own); silent otherwise."""
     supporter = selectors.supporter_by_email(email=email)
     if supporter is None:
         return

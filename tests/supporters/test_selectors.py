@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from supporters import services
 from supporters.models import OutboxMessage
-from supporters.selectors import supporter_by_email, supporter_data_export
+from supporters.selectors import supporter_by_email, supporter_data_export, supporters_by_emails
 from tests.conftest import location_at
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,57 @@ def test_the_lookup_is_one_probe_of_the_case_insensitive_unique_index(make_suppo
         cursor.execute("EXPLAIN " + query["sql"])
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "supporter_email_ci_unique" in plan, plan
+
+
+def _merged(make_supporter, *, kept_email: str, merged_email: str):
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    kept = make_supporter(email=kept_email)
+    supporter_merge(kept=kept, merged=make_supporter(email=merged_email), actor=Actor(user=None))
+    return kept
+
+
+@pytest.mark.parametrize("typed", ["Ann.Old@Example.org", " ann.old@example.org "])
+def test_an_address_merged_into_a_record_finds_that_person(make_supporter, typed):
+    ann = _merged(make_supporter, kept_email="ann@example.org", merged_email="ann.old@example.org")
+    assert supporter_by_email(email=typed) == ann
+    assert supporter_by_email(email="ann@example.org") == ann
+
+
+def test_a_merged_address_is_one_probe_of_its_case_insensitive_unique_index(make_supporter):
+    _merged(make_supporter, kept_email="ann@example.org", merged_email="ann.old@example.org")
+    with CaptureQueriesContext(connection) as queries:
+        supporter_by_email(email="ANN.OLD@example.org")
+    own, merged = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + merged["sql"])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "merged_address_email_ci_unique" in plan, plan
+
+
+def test_many_addresses_are_looked_up_at_once_own_and_merged(make_supporter):
+    ann = _merged(make_supporter, kept_email="ann@example.org", merged_email="Ann.Old@example.org")
+    bob = make_supporter(email="bob@example.org")
+    typed = ["ANN@example.org", "ann.old@example.org ", "bob@example.org", "nobody@example.org"]
+    with CaptureQueriesContext(connection) as queries:
+        found = supporters_by_emails(emails=typed)
+    assert len(queries.captured_queries) == 2
+    assert found == {"ann@example.org": ann, "ann.old@example.org": ann, "bob@example.org": bob}
+    assert found["ann@example.org"] is found["ann.old@example.org"]  # one person, one instance
+    assert supporters_by_emails(emails=["bob@example.org"]) == {"bob@example.org": bob}
+    assert supporters_by_emails(emails=[]) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_looking_up_for_update_locks_the_people_found(make_supporter):
+    from django.db import transaction
+
+    _merged(make_supporter, kept_email="ann@example.org", merged_email="ann.old@example.org")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert supporters_by_emails(emails=["ann.old@example.org"], for_update=True)
+    assert all("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
 
 
 # --- supporter_data_export -------------------------------------------------------------

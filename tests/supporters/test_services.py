@@ -477,6 +477,25 @@ def test_a_manage_link_goes_to_a_known_address_and_nowhere_for_an_unknown_one(
     assert delivery_jobs() == [*already, mail.pk]
 
 
+def test_a_manage_link_asked_for_a_merged_away_address_goes_to_the_person_kept(
+    make_supporter,
+):
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    kept = make_supporter(email="kept@example.org")
+    supporter_merge(
+        kept=kept, merged=make_supporter(email="Old@Example.org"), actor=Actor(user=None)
+    )
+    OutboxMessage.objects.all().delete()
+
+    services.manage_link_send(email=" old@example.org")
+
+    (mail,) = OutboxMessage.objects.all()
+    assert (mail.kind, mail.to_email) == ("manage_link", "kept@example.org")
+    assert links.MANAGE.read(token_in(mail.body_text, "manage")) == kept.pk
+
+
 # --- erasure ---------------------------------------------------------------------------
 
 # The gazetteer and PostGIS's own table: large, read-only, about places, not people.
@@ -572,3 +591,32 @@ def test_a_move_loaded_before_a_consent_withdrawal_does_not_undo_it(make_support
     supporter.refresh_from_db()
     assert not supporter.consent_public_map
     assert supporter.cell == location_at(lon=49.1, lat=55.8).cell
+
+
+def test_erasure_after_merges_removes_the_persons_merged_addresses_and_merges_only(
+    make_supporter,
+):
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    nobody = Actor(user=None)
+    ann = make_supporter(email="ann@example.org")
+    supporter_merge(kept=ann, merged=make_supporter(email="ann.old@example.org"), actor=nobody)
+    joann = make_supporter(email="joann@example.org")
+    supporter_merge(kept=joann, merged=make_supporter(email="jo@example.org"), actor=nobody)
+    # Mail to the merged-away address that no row ties to anyone.
+    OutboxMessage.objects.create(to_email="ANN.OLD@example.org", kind="invite", subject="s",
+                                 body_text="b")  # fmt: skip
+    before = every_row()
+    erased = identity(ann) | {"ann.old@example.org"}
+
+    services.supporter_erase(supporter=ann)
+
+    after = every_row()
+    assert after <= before, f"rows changed or added: {sorted(after - before)}"
+    gone = before - after
+    assert {"supporters_mergedaddress", "supporters_supportermerge"} <= {t for t, _ in gone}
+    assert all(names(erased, r) for _, r in gone), [r for _, r in gone if not names(erased, r)]
+    assert not [r for _, r in after if names(erased, r)], "rows about Ann are left"
+    assert joann.merged_addresses.get().email == "jo@example.org"
+    assert joann.merges.get().merged_email == "jo@example.org"

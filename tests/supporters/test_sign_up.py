@@ -160,3 +160,25 @@ def test_a_phone_must_look_like_a_phone_number_as_in_an_import(client):
     response = client.post(JOIN, join_data(channel="phone", phone="+7 (900) 123-45-67"))
     assert response.status_code == 302
     assert Supporter.objects.get().phone == "+7 (900) 123-45-67"
+
+
+def test_joining_with_an_address_merged_into_another_record_mails_that_person(
+    client, make_supporter
+):
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    kept = make_supporter(email="anya@example.org", name="Аня")
+    old = make_supporter(email="anya.old@example.org", name="Аня")
+    supporter_merge(kept=kept, merged=old, actor=Actor(user=None))
+    OutboxMessage.objects.all().delete()
+
+    fresh = client.post(JOIN, join_data(email="someone.new@example.org"))
+    again = client.post(JOIN, join_data(email="ANYA.OLD@example.org", display_name="Other"))
+
+    assert fresh.status_code == again.status_code == 302
+    assert fresh["Location"] == again["Location"]  # the same page: nothing told
+    assert not Supporter.objects.filter(email__iexact="anya.old@example.org").exists()
+    assert Supporter.objects.get(pk=kept.pk).display_name == "Аня"
+    mail = OutboxMessage.objects.get(kind="already_registered")
+    assert (mail.supporter, mail.to_email) == (kept, "anya@example.org")

@@ -13,17 +13,17 @@ from supporters.links import SIGN_IN, LinkError
 from supporters.models import Supporter
 from supporters.nearby.models import SignInLink
 from supporters.ratelimit import ratelimit_hit
+from supporters.selectors import supporter_by_email
 from supporters.services import message_queue
 
 
 @transaction.atomic
 def sign_in_link_send(*, email: str) -> None:
-    """Mail a one-time sign-in link if the address belongs to an active supporter; silent
-    otherwise, so the page shown is the same either way. Limited per address per hour."""
-    supporter = Supporter.objects.filter(
-        email__iexact=email.strip(), status=Supporter.Status.ACTIVE
-    ).first()
-    if supporter is None:
+    """Mail a one-time sign-in link if the address belongs to an active supporter (as their
+    own or a merged one: the link goes to their own); silent otherwise, so the page shown
+    is the same either way. Limited per person per hour."""
+    supporter = supporter_by_email(email=email)
+    if supporter is None or supporter.status != Supporter.Status.ACTIVE:
         return
     ratelimit_hit(
         scope="nearby_sign_in",

@@ -95,3 +95,17 @@ def test_signing_out_ends_the_session_and_so_does_leaving_the_list(client, activ
     c = signed_in(me)
     type(me).objects.filter(pk=me.pk).update(status="unsubscribed")
     assert b"Hello, Anna" not in c.get("/nearby/").content
+
+
+def test_a_merged_away_address_signs_in_the_person_it_was_merged_into(client, activist):
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    me = activist(name="Olga Ivanova", email="olga@example.org")
+    supporter_merge(kept=me, merged=activist(email="olga.work@example.org"), actor=Actor(user=None))
+
+    client.post("/nearby/sign-in/", {"email": "Olga.Work@example.org"})
+
+    [mail] = mails(me, "sign_in")
+    assert client.post(link_in(mail.body_text, "/nearby/sign-in/")).status_code == 302
+    assert "Hello, Olga" in client.get("/nearby/").content.decode()
