@@ -2,7 +2,8 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from supporters import services
-from supporters.models import ConsentRecord, OutboxMessage, Supporter
+from supporters.models import ConsentRecord, MergedAddress, OutboxMessage, Supporter
+from supporters.organize.models import SupporterMerge
 
 
 class ConsentRecordInline(admin.TabularInline):
@@ -13,6 +14,32 @@ class ConsentRecordInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False  # consent is given by the person, never typed in for them
+
+
+class MergedAddressInline(admin.TabularInline):
+    """Addresses of records merged into this one: they still find this person."""
+
+    model = MergedAddress
+    extra = 0
+    can_delete = False
+    readonly_fields = ["email", "merged_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SupporterMergeInline(admin.TabularInline):
+    """Records merged into this one (organizer workspace, Possible duplicates)."""
+
+    model = SupporterMerge
+    fk_name = "kept"
+    extra = 0
+    can_delete = False
+    readonly_fields = ["merged_at", "merged_by", "merged_email", "merged_name", "moved", "dropped"]
+    exclude = ["merged_id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Supporter)
@@ -53,7 +80,7 @@ class SupporterAdmin(LeafletGeoAdmin):
         "consent_event_invitations",
         "consent_email_updates",
     ]
-    inlines = [ConsentRecordInline]
+    inlines = [ConsentRecordInline, MergedAddressInline, SupporterMergeInline]
     date_hierarchy = "created_at"
     list_per_page = 50
     settings_overrides = {"DEFAULT_ZOOM": 12}

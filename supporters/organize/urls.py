@@ -1,6 +1,14 @@
 from django.urls import path
 
-from supporters.organize.views import audit_log, auth, dashboard, imports, mailings, segments
+from supporters.organize.views import (
+    audit_log,
+    auth,
+    dashboard,
+    duplicates,
+    imports,
+    mailings,
+    segments,
+)
 
 app_name = "organize"
 
@@ -35,6 +43,10 @@ urlpatterns = [
     path("organize/imports/<int:pk>/delete/", imports.import_delete, name="import_delete"),
     path("organize/imports/<int:pk>/progress/", imports.import_progress, name="import_progress"),
     path("organize/imports/<int:pk>/errors.csv", imports.import_errors, name="import_errors"),
+    path("organize/duplicates/", duplicates.duplicate_list, name="duplicates"),
+    path("organize/duplicates/search/", duplicates.duplicate_search, name="duplicate_search"),
+    path("organize/duplicates/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
+    path("organize/duplicates/merge/", duplicates.supporter_merge, name="supporter_merge"),
     path("organize/audit/", audit_log.audit_log, name="audit"),
     path("unsubscribe/<str:token>/", mailings.unsubscribe, name="unsubscribe"),
 ]
