@@ -61,9 +61,15 @@ def _cascade_raw_delete(queryset) -> int:
     """DELETE a queryset and, first, everything that cascades from it, in set-based SQL.
 
     Django's delete() collects every primary key in Python (17 s for 100,000 demo
-    supporters); this walks the same CASCADE relations but leaves the work to PostgreSQL.
+    supporters); this walks the same CASCADE relations, hidden ones (related_name="+")
+    included, but leaves the work to PostgreSQL.
     """
-    for rel in queryset.model._meta.related_objects:
+    relations = [
+        rel
+        for rel in queryset.model._meta.get_fields(include_hidden=True)
+        if rel.is_relation and rel.auto_created and not rel.concrete
+    ]
+    for rel in relations:
         if rel.on_delete is models.CASCADE:
             related = rel.related_model._base_manager.filter(
                 **{f"{rel.field.name}__in": queryset.values("pk")}

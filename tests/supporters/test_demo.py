@@ -60,6 +60,23 @@ def test_seed_demo_creates_the_demo_organizer_once_and_leaves_real_people_alone(
     assert organizer.is_staff
 
 
+def test_seeding_again_also_deletes_the_rows_that_hide_their_key_to_a_demo_supporter():
+    from django.db import connection
+
+    from supporters.nearby.models import SignInLink
+    from supporters.organize.duplicates import possible_duplicates_search
+    from supporters.organize.models import PossibleDuplicate
+
+    call_command("seed_demo", supporters=300, seed=5)
+    possible_duplicates_search()  # demo names repeat: pairs, with keys named "+"
+    SignInLink.objects.create(supporter=Supporter.objects.first())
+    assert PossibleDuplicate.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the keys now, not at commit
+    call_command("seed_demo", supporters=300, seed=6)
+    assert not PossibleDuplicate.objects.exists() and not SignInLink.objects.exists()
+
+
 def test_if_empty_adds_nothing_when_there_are_supporters(make_supporter):
     make_supporter()
     call_command("seed_demo", supporters=50, seed=1, if_empty=True)
