@@ -309,9 +309,12 @@ def supporter_merge(*, kept: Supporter, merged: Supporter, actor: Actor) -> Supp
 
 
 def merge_preview(*, merged: Supporter) -> dict[str, int]:
-    """How many rows of each table refer to a record: what merging it would move."""
+    """How many rows of each table refer to a record: what merging it would move (a
+    search's findings, which are dropped, aside)."""
     counts: Counter = Counter()
     for field in supporter_foreign_keys():
+        if field.model is PossibleDuplicate:
+            continue
         if n := _rows(field.model, **{field.name: merged}).count():
             counts[field.model._meta.db_table] += n
     return dict(counts)
