@@ -27,6 +27,8 @@ from supporters.phones import phone_key, phone_shown
 
 # Who is compared: people who left the list are not merged into anyone.
 STATUSES = [Supporter.Status.ACTIVE, Supporter.Status.PENDING]
+# The advisory lock held while a search's pairs replace the last one's.
+_REPLACING = 0x50D0_0001
 
 # Numbers whose last 7 digits someone else's number ends with too: the only ones worth
 # reading with phonenumbers (two ways of writing one number end in the same digits).
@@ -147,8 +149,15 @@ def _lock_present(ids: list) -> set:
 def possible_duplicates_search() -> DuplicateSearch:
     """Look for possible duplicates now and store them in place of the last search's."""
     search = DuplicateSearch.objects.create(started_at=timezone.now())
-    found = duplicates_find()
+    try:
+        found = duplicates_find()
+    except BaseException:
+        search.delete()  # the page would say it is still running
+        raise
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One search replaces the pairs at a time (two workers may run one each).
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REPLACING])
         present = _lock_present(sorted({pk for pair in found for pk in pair}))
         dismissed = set(DuplicateDismissal.objects.values_list("first_id", "second_id"))
         PossibleDuplicate.objects.all().delete()

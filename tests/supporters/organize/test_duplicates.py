@@ -191,3 +191,18 @@ def test_the_prefix_filter_misses_no_pair_comparing_each_with_each_would_find(ma
         expected = _brute_force(threshold)
         assert len(expected) > 10, threshold  # the test compares something
         assert set(duplicates.name_pairs(threshold=threshold)) == expected, threshold
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_looks_when_asked(make_supporter, run_worker):
+    from supporters.organize.tasks import duplicates_search
+
+    person(make_supporter, "Олег Волков", phone="+7 926 555-44-33")
+    person(make_supporter, "О. Волков", where=KAZAN, city="Казань", phone="8 926 555 44 33")
+    duplicates_search.defer()
+
+    run_worker(queues=["imports"])
+
+    (pair,) = duplicates.possible_duplicates()
+    assert pair.phone == "+79265554433"
+    assert DuplicateSearch.objects.get().pairs == 1
