@@ -3,13 +3,13 @@
 import uuid
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from supporters.models import ConsentRecord, Supporter
-from supporters.organize.imports.report import MAX_ERRORS_KEPT, Outcome
+from supporters.organize.imports.report import MAX_ERRORS_KEPT, Outcome, RowError
 from supporters.organize.imports.validating import CleanRow
 from supporters.organize.models import ConsentSource, Import, Tagging
+from supporters.selectors import supporters_by_emails
 from supporters.services import supporter_location_fields
 
 IMPORTED_WORDING = "imported"
@@ -35,13 +35,9 @@ def batch_write(
     """Upsert a batch: new people in bulk, known ones updated; progress in the same commit,
     so that a restarted import resumes after the last batch written."""
     now = timezone.now()
-    # lower(email) is what the unique index holds, so this is one index scan.
-    existing = {
-        s.email.lower(): s
-        for s in Supporter.objects.select_for_update()
-        .annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=[r.email.lower() for r in rows])
-    }
+    # By their own address or one merged into theirs (one index scan each), locked.
+    existing = supporters_by_emails(emails=[r.email for r in rows], for_update=True)
+    rows = _one_row_per_person(rows, existing, outcome)
     new, records, taggings = [], [], []
     for r in rows:
         s = existing.get(r.email.lower())
@@ -97,6 +93,28 @@ def batch_write(
     _progress_save(job=job, rows_done=rows_done, outcome=outcome)
 
 
+def _one_row_per_person(
+    rows: list[CleanRow], known: dict[str, Supporter], outcome: Outcome
+) -> list[CleanRow]:
+    """A known person reached by two rows of a batch, by their address and by one merged
+    into it: the first row is written, the second reported (as a repeated address is)."""
+    first_row: dict[object, int] = {}
+    kept = []
+    for r in rows:
+        person = known.get(r.email.lower())
+        if person is not None and person.pk in first_row:
+            reason = (
+                f"the same person as row {first_row[person.pk]}: one of the two addresses"
+                " was merged into the other"
+            )
+            outcome.errors.append(RowError(row=r.line, field="email", reason=reason))
+            continue
+        if person is not None:
+            first_row[person.pk] = r.line
+        kept.append(r)
+    return kept
+
+
 def _progress_save(*, job: Import | None, rows_done: int, outcome: Outcome) -> None:
     if job is not None:
         Import.objects.filter(pk=job.pk).update(
@@ -114,13 +132,8 @@ def batch_count(
     """A dry run's batch: what batch_write would do, counted (new or known addresses)
     without writing anyone; the progress is kept on the job as a real run keeps it."""
     # The same lookup as batch_write's, without its lock: nothing here is changed.
-    known = {
-        email.lower()
-        for email in Supporter.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=[r.email.lower() for r in rows])
-        .values_list("email", flat=True)
-    }
-    for r in rows:
+    known = supporters_by_emails(emails=[r.email for r in rows])
+    for r in _one_row_per_person(rows, known, outcome):
         if r.email.lower() in known:
             outcome.updated += 1
         else:
