@@ -23,14 +23,13 @@ from playwright.sync_api import expect
 
 from supporters.models import MergedAddress, Supporter
 from supporters.organize.models import Import, ImportMapping, SupporterMerge
-from tests.e2e import SCREENSHOTS
+from tests.e2e import SCREENSHOTS, chromium
 from tests.supporters.organize.imports.files import _csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "pw-Coord-2026!"
 
 HEADER = ["Эл. почта", "ФИО", "Город", "Телефон", "Метки", "Согласие на рассылку"]
@@ -74,17 +73,7 @@ def page(live_server, settings):
 
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = chromium(p)
         context = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 900})
         page = context.new_page()
         page.hosts_requested = set()

@@ -13,7 +13,7 @@ from geo.bands import Band
 from supporters.models import OutboxMessage
 from supporters.nearby import selectors, services
 from supporters.nearby.models import Event, Introduction, IntroductionRequest
-from tests.e2e import SCREENSHOTS
+from tests.e2e import SCREENSHOTS, chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # between browser steps are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = SCREENSHOTS
 
 
@@ -33,17 +32,7 @@ def browser(live_server, settings):
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     settings.SITE_URL = live_server.url
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = chromium(p)
         yield browser
         browser.close()
 

@@ -16,13 +16,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from supporters.demo import demo_supporters_seed
-from tests.e2e import SCREENSHOTS
+from tests.e2e import SCREENSHOTS, chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = SCREENSHOTS / "organize.png"
 PASSWORD = "pw-Org-2026!"  # noqa: S105
 
@@ -45,17 +44,7 @@ def page(live_server, settings):
 
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = chromium(p)
         context = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 1000})
         page = context.new_page()
         page.hosts_requested = set()
