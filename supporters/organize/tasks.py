@@ -45,6 +45,22 @@ if settings.SOSEDI_DUPLICATES_CRON:
     app.periodic(cron=settings.SOSEDI_DUPLICATES_CRON, periodic_id="duplicates")(duplicates_search)
 
 
+@app.periodic(cron="20 3 * * *", periodic_id="imports_tidy")
+@app.task(queue="imports", queueing_lock="imports_tidy")
+def imports_tidy(timestamp: int | None = None) -> None:
+    """Delete uploads nobody imported within SOSEDI_IMPORT_KEEP_DAYS: each is a copy of
+    everyone on it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from supporters.organize.imports.jobs import imports_abandoned_discard
+
+    before = timezone.now() - timedelta(days=settings.SOSEDI_IMPORT_KEEP_DAYS)
+    if n := imports_abandoned_discard(before=before):
+        logger.info("%s uploads left unimported deleted", n)
+
+
 @app.periodic(cron="*/5 * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="maintenance", pass_context=True, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(context, timestamp: int) -> None:

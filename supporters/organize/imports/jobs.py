@@ -222,6 +222,19 @@ def import_discard(*, job: Import) -> bool:
     return False
 
 
+def imports_abandoned_discard(*, before) -> int:
+    """Delete the uploads left before `before` and never imported: those still waiting for
+    their mapping (the import goes too) and those of a finished dry run. How many."""
+    left = Import.objects.filter(created_at__lt=before).exclude(path="").filter(
+        status=Import.Status.NEW
+    ) | Import.objects.filter(
+        created_at__lt=before,
+        dry_run=True,
+        status__in=(Import.Status.DONE, Import.Status.FAILED),
+    ).exclude(path="")
+    return sum(import_discard(job=job) for job in left.order_by("pk"))
+
+
 def _fail(job: Import, message: str) -> Import:
     job.status, job.message, job.finished_at = Import.Status.FAILED, message, timezone.now()
     if not job.dry_run:

@@ -2,6 +2,7 @@
 rows will be read, then a dry run or the import, run by the worker."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -289,3 +290,37 @@ def test_a_dry_run_can_be_mapped_again(coordinator, run_worker):
     html = coordinator.get(response["Location"]).content.decode()
     assert column_choices(html)["Метки"] == ""  # as the dry run had it
     assert 'value="форма"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_left_unimported_are_deleted_by_the_worker_after_the_days_kept(
+    coordinator, run_worker, tmp_path, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from supporters.organize.tasks import imports_tidy
+
+    settings.SOSEDI_IMPORT_KEEP_DAYS = 7
+    for _ in range(3):
+        upload(coordinator, russian_excel_csv())
+    left, dry, recent = Import.objects.order_by("pk")
+    page = reverse("organize:import_map", args=[dry.pk])
+    html = coordinator.get(page).content.decode()
+    coordinator.post(page, mapping_data(html, consent_source="анкеты", action="dry_run"))
+    run_worker(queues=["imports"])
+    assert len(list(tmp_path.iterdir())) == 3
+    eight_days_ago = timezone.now() - timedelta(days=8)
+    Import.objects.filter(pk__in=[left.pk, dry.pk]).update(created_at=eight_days_ago)
+
+    imports_tidy.defer()
+    run_worker(queues=["imports"])
+
+    # The one never mapped is gone with its file; the dry run stays, without its file;
+    # the recent upload stays as it was.
+    assert list(Import.objects.order_by("pk").values_list("pk", "path")) == [
+        (dry.pk, ""),
+        (recent.pk, recent.path),
+    ]
+    assert list(tmp_path.iterdir()) == [Path(recent.path)]
