@@ -121,8 +121,14 @@ _PROGRESS = [
 
 
 def introductions(field, kept, merged, tally):
-    """One request's introductions to both records: the one furthest on stays, and the
-    other's reports move to it."""
+    """An introduction between the two records (a request of one offered the other) would
+    introduce the person to themselves: it is dropped with its reports. One request's
+    introductions to both records: the one furthest on stays, and the other's reports move
+    to it."""
+    # The merged record's requests are the kept one's by now (requester moves first).
+    between = _rows(Introduction, candidate__in=[kept.pk, merged.pk], request__requester=kept)
+    tally.drop(Report, _rows(Report, introduction__in=between).delete()[0])
+    tally.drop(Introduction, between.delete()[0])
     mine_by_request = {
         i.request_id: i
         for i in _rows(Introduction, candidate=kept).filter(

@@ -355,3 +355,22 @@ def test_a_ban_follows_the_person_and_a_dismissal_of_the_pair_goes(make_supporte
 
     assert NearbyBan.objects.get().supporter == kept
     assert not DuplicateDismissal.objects.exists()
+
+
+def test_an_introduction_between_the_two_records_goes_with_its_reports(make_supporter):
+    kept, merged, boris = make_supporter(), make_supporter(), make_supporter()
+    asked_other = offer(request_by(kept), merged, Introduction.Status.DECLINED)
+    Report.objects.create(introduction=asked_other, reporter=merged, reported=kept)
+    offer(request_by(merged), kept)
+    to_boris = offer(request_by(merged), boris)
+
+    done = merge.supporter_merge(kept=kept, merged=merged, actor=NOBODY)
+
+    # Nobody is offered to themselves, nor reports themselves; the rest moved.
+    assert list(Introduction.objects.values_list("pk", "request__requester", "candidate")) == [
+        (to_boris.pk, kept.pk, boris.pk)
+    ]
+    assert not Report.objects.exists()
+    assert done.dropped["supporters_introduction"] == 2
+    assert done.dropped["supporters_report"] == 1
+    assert IntroductionRequest.objects.filter(requester=kept).count() == 3
