@@ -7,6 +7,7 @@ from supporters.organize.views import (
     duplicates,
     imports,
     mailings,
+    people,
     segments,
 )
 
@@ -47,6 +48,7 @@ urlpatterns = [
     path("organize/duplicates/search/", duplicates.duplicate_search, name="duplicate_search"),
     path("organize/duplicates/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
     path("organize/duplicates/merge/", duplicates.supporter_merge, name="supporter_merge"),
+    path("organize/people/<uuid:pk>/", people.person_detail, name="person"),
     path("organize/audit/", audit_log.audit_log, name="audit"),
     path("unsubscribe/<str:token>/", mailings.unsubscribe, name="unsubscribe"),
 ]

@@ -78,7 +78,12 @@ def duplicate_list(request):
     page = Paginator(duplicates.possible_duplicates(), PAIRS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    pairs = [(pair, duplicates.duplicate_reasons(pair)) for pair in page]
+    # The older record on the left, as the one most often kept.
+    pairs = [
+        (*sorted((pair.first, pair.second), key=lambda s: (s.created_at, str(s.pk))),
+         duplicates.duplicate_reasons(pair))
+        for pair in page
+    ]  # fmt: skip
     merges = [
         (m, described(m.moved), described(m.dropped))
         for m in SupporterMerge.objects.select_related("kept", "merged_by")[:MERGES_SHOWN]

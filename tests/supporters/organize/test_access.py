@@ -29,7 +29,7 @@ def test_the_data_migration_creates_three_roles_with_growing_permissions():
     assert {"view_auditentry", "change_user"} <= perms["admin"]
 
 
-def paths(segment):
+def paths(segment, person):
     pk = segment.pk
     return {
         "dashboard": reverse("organize:dashboard"),
@@ -41,6 +41,7 @@ def paths(segment):
         "people_geojson": reverse("organize:segment_export", args=[pk, "people", "geojson"]),
         "mailing": reverse("organize:mailing_create", args=[pk]),
         "imports": reverse("organize:imports"),
+        "person": reverse("organize:person", args=[person.pk]),
         "audit": reverse("organize:audit"),
     }
 
@@ -50,16 +51,16 @@ ALLOWED = {
     "organizer": {"dashboard", "heatmap", "segment", "cells_export"},
     "coordinator": {
         "dashboard", "heatmap", "segment", "cells_export",
-        "people", "people_export", "people_geojson", "mailing", "imports",
+        "people", "people_export", "people_geojson", "mailing", "imports", "person",
     },
 }  # fmt: skip
 ALLOWED["admin"] = ALLOWED["coordinator"] | {"audit"}
 
 
 @pytest.mark.parametrize("role", [None, "organizer", "coordinator", "admin"])
-def test_each_role_is_refused_exactly_what_it_may_not_do(role, as_role, segment):
+def test_each_role_is_refused_exactly_what_it_may_not_do(role, as_role, segment, make_supporter):
     client = as_role(role)
-    for name, path in paths(segment).items():
+    for name, path in paths(segment, make_supporter()).items():
         if name == "mailing":
             response = client.post(path, {"subject": "x", "body": "y", "confirm_count": 0})
             ok = response.status_code in (302, 400)

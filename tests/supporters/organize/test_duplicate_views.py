@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from supporters.models import MergedAddress, Supporter
+from supporters.models import ConsentRecord, MergedAddress, Supporter
 from supporters.organize.duplicates import possible_duplicates_search
 from supporters.organize.models import AuditEntry, DuplicateDismissal, SupporterMerge
 
@@ -129,6 +129,37 @@ def test_the_admin_page_of_the_kept_person_shows_the_merges(as_role, pair, make_
         reverse("admin:supporters_supporter_change", args=[ann.pk])
     )
     assert page.status_code == 200 and page.content.decode().count("anna@example.org") >= 2
+
+
+def test_the_kept_persons_workspace_page_shows_consents_and_merges_to_coordinators(as_role, pair):
+    ann, anna = pair
+    ConsentRecord.objects.create(
+        supporter=anna, purpose="email_updates", granted=True, source="form", wording_version="1"
+    )
+    Supporter.objects.filter(pk=anna.pk).update(consent_email_updates=True)
+    coordinator = as_role("coordinator")
+    coordinator.post(MERGE, {"kept": ann.pk, "merged": anna.pk})
+    page = reverse("organize:person", args=[ann.pk])
+    assert page.encode() in coordinator.get(LIST).content  # linked from the merges
+
+    html = coordinator.get(page).content.decode()
+
+    merges = html.split("Records merged into this one")[1]
+    assert "anna@example.org" in merges and "emails: 2" in merges and "coordinator-user" in merges
+    consents = html.split("Consents")[1].split("Tags")[0]
+    # The merged record's decision is the kept one's now, with when and how it was made.
+    updates = consents.split("receive email updates")[1].split("</tr>")[0]
+    assert "<td>yes</td>" in updates and "sign-up form" in updates
+    assert consents.count("<td>no</td>") == 3
+    assert "boris@example.org" not in html
+    entry = AuditEntry.objects.order_by("at", "pk").last()
+    assert (entry.action, entry.filter, entry.detail) == (
+        "view_people",
+        {"page": "person"},
+        str(ann.pk),
+    )
+    assert as_role("organizer").get(page).status_code == 403
+    assert coordinator.get(reverse("organize:person", args=[anna.pk])).status_code == 404
 
 
 def _searches_waiting() -> int:
