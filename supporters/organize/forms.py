@@ -295,7 +295,7 @@ class ImportMappingForm(forms.Form):
     )
     language = forms.ChoiceField(
         label=_("Language of new supporters"),
-        choices=settings.LANGUAGES,
+        choices=[("", _("as each row says, else English")), *settings.LANGUAGES],
         required=False,
         help_text=_("For rows without a language."),
     )

@@ -106,19 +106,20 @@ class Command(BaseCommand):
         bar.close()
         if job.status == Import.Status.FAILED:
             raise CommandError(job.message)
+        problems = f"{job.failed} problem" + ("" if job.failed == 1 else "s")
         if job.dry_run:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"dry run, nothing written: {job.rows_done} rows in "
                     f"{time.monotonic() - started:.1f}s: {job.created} would be new, "
-                    f"{job.updated} would be updated, {job.failed} problems"
+                    f"{job.updated} would be updated, {problems}"
                 )
             )
         else:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"{job.rows_done} rows in {time.monotonic() - started:.1f}s: "
-                    f"{job.created} new, {job.updated} updated, {job.failed} problems"
+                    f"{job.created} new, {job.updated} updated, {problems}"
                 )
             )
         if job.failed:

@@ -4,7 +4,9 @@ and its error report, and what can follow a dry run."""
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from supporters.organize import roles
@@ -104,6 +106,29 @@ def import_delete(request, pk: int):
     return redirect("organize:imports")
 
 
+def _progress_text(job: Import) -> str:
+    """The progress line, as the page and its polling show it."""
+    numbers = {
+        "status": capfirst(job.get_status_display()),
+        "done": job.rows_done,
+        "total": job.rows_total,
+        "created": job.created,
+        "updated": job.updated,
+        "problems": ngettext("%(n)s problem", "%(n)s problems", job.failed) % {"n": job.failed},
+    }
+    if job.dry_run:
+        text = _(
+            "%(status)s (dry run): %(done)s of %(total)s rows; %(created)s would be new, "
+            "%(updated)s would be updated, %(problems)s"
+        )
+    else:
+        text = _(
+            "%(status)s: %(done)s of %(total)s rows; %(created)s new, %(updated)s updated, "
+            "%(problems)s"
+        )
+    return text % numbers
+
+
 def _import_progress(job: Import) -> dict:
     progress = {
         "status": job.status,
@@ -115,17 +140,7 @@ def _import_progress(job: Import) -> dict:
         "percent": round(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
         "message": job.message,
     }
-    progress["text"] = _(
-        "%(status)s: %(done)s of %(total)s rows; %(created)s new, %(updated)s updated, "
-        "%(failed)s problems"
-    ) % {
-        "status": job.get_status_display(),
-        "done": job.rows_done,
-        "total": job.rows_total,
-        "created": job.created,
-        "updated": job.updated,
-        "failed": job.failed,
-    }
+    progress["text"] = _progress_text(job)
     return progress
 
 

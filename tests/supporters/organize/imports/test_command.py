@@ -155,4 +155,4 @@ def test_a_workbook_is_imported_by_the_command(tmp_path):
     path = tmp_path / "список.xlsx"
     path.write_bytes(workbook())
     out = run(path, "--consent-source", "форма")
-    assert "read as an .xlsx workbook" in out and "2 new, 0 updated, 1 problems" in out
+    assert "read as an .xlsx workbook" in out and "2 new, 0 updated, 1 problem" in out
