@@ -1,11 +1,16 @@
 """Reads about supporters."""
 
 from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.db.models import Prefetch
 from django.db.models.functions import Lower
 
+from geo.bands import BAND_EDGES_M, Band
 from geo.countries import country_name
 from supporters.models import MergedAddress, Supporter
+from supporters.nearby.models import Event, Introduction
 
 
 def supporter_by_email(*, email: str) -> Supporter | None:
@@ -59,8 +64,82 @@ def supporters_by_emails(
     return found
 
 
+def _at(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
+
+
+def _km(metres: float) -> float:
+    return metres / 1000
+
+
+def _event_summary(event: Event) -> dict:
+    """An event as its public page shows it, its times local to the venue."""
+    zone = ZoneInfo(event.timezone)
+    return {
+        "id": str(event.pk),
+        "title": event.title,
+        "starts_at": event.starts_at.astimezone(zone).isoformat(),
+        "ends_at": event.ends_at.astimezone(zone).isoformat(),
+        "timezone": event.timezone,
+        "venue": event.venue_name,
+    }
+
+
+def _introductions_asked(supporter: Supporter) -> list[dict]:
+    """The person's requests as their nearby page shows them: of the people asked, only
+    those who accepted, with the name and address both sides were then mailed."""
+    accepted = Prefetch(
+        "introductions",
+        queryset=Introduction.objects.filter(status=Introduction.Status.ACCEPTED)
+        .select_related("candidate")
+        .order_by("answered_at"),
+        to_attr="accepted",
+    )
+    return [
+        {
+            "asked_at": r.created_at.isoformat(),
+            "message": r.message,
+            "asked_for": r.asked_for,
+            "within_km": _km(BAND_EDGES_M[Band(r.farthest)][1]),
+            "expires_at": r.expires_at.isoformat(),
+            "accepted_by": [
+                {
+                    "name": i.candidate.display_name,
+                    "email": i.candidate.email,
+                    "accepted_at": i.answered_at.isoformat(),
+                }
+                for i in r.accepted
+            ],
+        }
+        for r in supporter.introduction_requests.prefetch_related(accepted)
+    ]
+
+
+def _introductions_offered(supporter: Supporter) -> list[dict]:
+    """Requests the person was asked to answer, as the email and page showed them: the
+    asker's first name, the distance band and the message; their name and address only
+    once the person accepted (both sides were mailed them then)."""
+    offered = []
+    for i in supporter.introductions_offered.select_related("request__requester"):
+        asker = i.request.requester
+        low, high = BAND_EDGES_M[Band(i.band)]
+        entry = {
+            "offered_at": i.created_at.isoformat(),
+            "from": asker.first_name,
+            "distance_km": {"from": _km(low), "to": _km(high)},
+            "message": i.request.message,
+            "status": i.status,
+            "answered_at": _at(i.answered_at),
+        }
+        if i.status == Introduction.Status.ACCEPTED:
+            entry |= {"name": asker.display_name, "email": asker.email}
+        offered.append(entry)
+    return offered
+
+
 def supporter_data_export(*, supporter: Supporter) -> dict:
-    """Everything Sosedi holds about one person, as they may download it."""
+    """Everything Sosedi holds about one person, as they may download it. Anyone else
+    appears only as Sosedi has already shown them to this person."""
     return {
         "id": str(supporter.pk),
         "email": supporter.email,
@@ -97,7 +176,44 @@ def supporter_data_export(*, supporter: Supporter) -> dict:
             "frequency": supporter.frequency,
             "topics": supporter.topics,
         },
-        "merged_addresses": [a.email for a in supporter.merged_addresses.all()],
+        "tags": sorted(t.name for t in supporter.taggings.all()),
+        "merged_addresses": [
+            {"email": a.email, "merged_at": a.merged_at.isoformat()}
+            for a in supporter.merged_addresses.order_by("merged_at")
+        ],
+        "introductions_asked": _introductions_asked(supporter),
+        "introductions_offered": _introductions_offered(supporter),
+        "events_hosted": [
+            _event_summary(e)
+            | {
+                "description": e.description,
+                "venue_point": {"lat": e.venue.y, "lon": e.venue.x},
+                "invite_within_km": e.radius_km,
+                "status": e.status,
+                "proposed_at": e.created_at.isoformat(),
+            }
+            for e in supporter.events_hosted.order_by("starts_at")
+        ],
+        "event_rsvps": [
+            {
+                "event": _event_summary(r.event),
+                "invited_at": _at(r.invited_at),
+                "answer": r.answer,
+                "answered_at": _at(r.answered_at),
+                "reminded_at": _at(r.reminded_at),
+                "attended": r.attended,
+            }
+            for r in supporter.rsvps.select_related("event").order_by("event__starts_at")
+        ],
+        "activity": [
+            {
+                "kind": a.kind,
+                "event": _event_summary(a.event),
+                "at": a.occurred_at.isoformat(),
+                "recorded_at": a.recorded_at.isoformat(),
+            }
+            for a in supporter.activity.select_related("event")
+        ],
         "emails_sent": [
             {
                 "kind": m.kind,

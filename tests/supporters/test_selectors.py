@@ -1,15 +1,23 @@
 """supporters/selectors.py: finding a person by address, and all they may download."""
 
 import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from supporters import services
 from supporters.models import OutboxMessage
+from supporters.nearby import services as nearby
+from supporters.nearby.models import Event, Introduction
+from supporters.organize.models import Tagging
 from supporters.selectors import supporter_by_email, supporter_data_export, supporters_by_emails
 from tests.conftest import location_at
+from tests.supporters.nearby.conftest import cell_centre_lonlat, moscow_cell, ring_cell
+from tests.supporters.nearby.test_events import _event_at
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +169,125 @@ def test_the_export_holds_nothing_about_anyone_else(make_supporter):
     assert "introductions" not in [h["purpose"] for h in mine_before["consent_history"]]
     assert json.loads(text) == mine_before  # others' changes leave my export as it was
     assert OutboxMessage.objects.filter(supporter=other).count() == 4
+
+
+def _local(instant, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def test_the_export_holds_tags_merges_introductions_events_and_activity(
+    activist, make_supporter, moderator, settings
+):
+    settings.SOSEDI_INTRODUCTION_EMAILS_PER_WEEK = 10
+    here = moscow_cell()
+
+    def at(cell, name, n):
+        lon, lat = cell_centre_lonlat(cell)
+        return activist(lon=lon, lat=lat, name=name, phone=f"+7 916 555-00-{n:02}")
+
+    me = at(here, "Вера Иванова", 1)
+    friend = at(ring_cell(here, 1), "Friend Accepts", 2)
+    quiet = at(ring_cell(here, 2, 0), "Quiet Neveranswers", 3)
+    refuser = at(ring_cell(here, 2, 1), "Refuser Declines", 4)
+    anna = at(ring_cell(here, 3, 0), "Anna Yesova", 5)
+    pavel = at(ring_cell(here, 3, 1), "Pavel Waitinov", 6)
+    others = [friend, quiet, refuser, anna, pavel]
+
+    # Organizers tagged me, and merged an older record of mine into this one.
+    Tagging.objects.create(supporter=me, name="volunteer")
+    Tagging.objects.create(supporter=me, name="driver")
+    Tagging.objects.create(supporter=quiet, name="someone-elses-tag")
+    _merged_into(me, make_supporter, merged_email="vera.old@example.org")
+    me.refresh_from_db()
+
+    # Anna and Pavel each asked to meet people near them, me among them; I accepted Anna.
+    nearby.introduction_request(requester=anna, message="Anna here: cleanup?", count=5)
+    nearby.introduction_request(requester=pavel, message="Pavel here: chess?", count=5)
+    nearby.introduction_accept(
+        introduction=Introduction.objects.get(request__requester=anna, candidate=me)
+    )
+    # I asked three people: Friend accepted, Refuser declined, Quiet has not answered.
+    nearby.introduction_request(requester=me, message="Tree planting, anyone?", count=3)
+    asked = {i.candidate: i for i in Introduction.objects.filter(request__requester=me)}
+    assert set(asked) == {friend, quiet, refuser}
+    nearby.introduction_accept(introduction=asked[friend])
+    nearby.introduction_decline(introduction=asked[refuser])
+
+    # I host an event and Pavel hosts one I was invited to; both took place, and I went.
+    mine = _event_at(me, approve_by=moderator.user)
+    theirs = _event_at(pavel, approve_by=moderator.user)
+    nearby.rsvp_answer(event=mine, supporter=friend, answer="yes")
+    nearby.rsvp_answer(event=theirs, supporter=me, answer="maybe")
+    past = timezone.now() - timedelta(days=1)
+    Event.objects.filter(pk__in=[mine.pk, theirs.pk]).update(
+        starts_at=past, ends_at=past + timedelta(hours=2)
+    )
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    nearby.event_attendance_record(event=mine, attended_ids={me.pk, friend.pk})
+    nearby.event_attendance_record(event=theirs, attended_ids={me.pk})
+
+    data = supporter_data_export(supporter=me)
+    assert json.loads(json.dumps(data)) == data
+
+    assert data["tags"] == ["driver", "volunteer"]
+    assert [a["email"] for a in data["merged_addresses"]] == ["vera.old@example.org"]
+
+    (request,) = data["introductions_asked"]
+    assert (request["message"], request["asked_for"], request["within_km"]) == (
+        "Tree planting, anyone?",
+        3,
+        25,
+    )
+    # Of the three asked, only the one who accepted, with what both were mailed.
+    assert [(p["name"], p["email"]) for p in request["accepted_by"]] == [
+        ("Friend Accepts", friend.email)
+    ]
+
+    offered = {o["from"]: o for o in data["introductions_offered"]}
+    assert set(offered) == {"Anna", "Pavel"}  # the first name the email gave
+    assert (offered["Anna"]["status"], offered["Anna"]["name"], offered["Anna"]["email"]) == (
+        "accepted",
+        "Anna Yesova",
+        anna.email,
+    )
+    assert offered["Pavel"]["status"] == "pending"
+    assert offered["Pavel"]["message"] == "Pavel here: chess?"
+    assert "name" not in offered["Pavel"] and "email" not in offered["Pavel"]
+
+    (hosted,) = data["events_hosted"]
+    assert (hosted["id"], hosted["status"]) == (str(mine.pk), "approved")
+    assert hosted["starts_at"] == _local(mine.starts_at, mine.timezone)
+    assert (hosted["venue_point"]["lon"], hosted["venue_point"]["lat"]) == mine.venue.coords
+
+    rsvps = {r["event"]["id"]: r for r in data["event_rsvps"]}
+    assert set(rsvps) == {str(mine.pk), str(theirs.pk)}
+    assert (rsvps[str(mine.pk)]["answer"], rsvps[str(mine.pk)]["attended"]) == ("yes", True)
+    assert (rsvps[str(theirs.pk)]["answer"], rsvps[str(theirs.pk)]["attended"]) == (
+        "maybe",
+        True,
+    )
+    assert rsvps[str(theirs.pk)]["invited_at"] is not None
+    assert rsvps[str(theirs.pk)]["event"]["ends_at"] == _local(theirs.ends_at, theirs.timezone)
+
+    assert sorted((a["kind"], a["event"]["id"]) for a in data["activity"]) == sorted(
+        [("event_hosted", str(mine.pk)), ("event_attended", str(theirs.pk))]
+    )
+
+    # Nobody else's address, phone or hexagon, unless they accepted an introduction (and
+    # then only their name and address, as both were mailed).
+    text = json.dumps(data, ensure_ascii=False)
+    for other in others:
+        for detail in (other.phone, str(other.pk), f"{other.cell:x}"):
+            assert detail not in text, (other.display_name, detail)
+    for other in (quiet, refuser, pavel):
+        assert other.email not in text and other.display_name not in text
+    assert "Quiet" not in text and "Refuser" not in text
+    assert "someone-elses-tag" not in text
+
+
+def _merged_into(kept, make_supporter, *, merged_email: str) -> None:
+    from supporters.organize.audit import Actor
+    from supporters.organize.merge import supporter_merge
+
+    supporter_merge(kept=kept, merged=make_supporter(email=merged_email), actor=Actor(user=None))
