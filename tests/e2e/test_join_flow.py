@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from supporters.models import Supporter
-from tests.e2e import SCREENSHOTS
+from tests.e2e import SCREENSHOTS, chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # between browser steps are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = SCREENSHOTS
 
 
@@ -26,17 +25,7 @@ def page(live_server, settings):
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     settings.SITE_URL = live_server.url
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        browser = chromium(p)
         context = browser.new_context(locale="ru-RU", viewport={"width": 1100, "height": 900})
         page = context.new_page()
         page.hosts_requested = set()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from geo.snapshot_models import MapSnapshot
 from supporters.demo import demo_supporters_seed
-from tests.e2e import SCREENSHOTS
+from tests.e2e import SCREENSHOTS, chromium
 from tests.geo.test_snapshot import refresh_map
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # between browser steps are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = SCREENSHOTS / "map.png"
 
 
@@ -47,17 +46,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = chromium(p)
         yield browser
         browser.close()
 
