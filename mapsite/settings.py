@@ -338,4 +338,5 @@ AXES_USERNAME_CALLABLE = "ops.axes.axes_username"
 PROCRASTINATE_IMPORT_PATHS = [
     *globals().get("PROCRASTINATE_IMPORT_PATHS", []),
     "supporters.nearby.tasks",
+    "supporters.groups.tasks",
 ]

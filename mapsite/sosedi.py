@@ -136,4 +136,17 @@ SOSEDI_EVENTS_REQUIRE_APPROVAL = env.bool("SOSEDI_EVENTS_REQUIRE_APPROVAL", defa
 # When the worker expires old introductions and sends the day-before reminders (cron, UTC).
 SOSEDI_NEARBY_HOUSEKEEPING_CRON = env.str("SOSEDI_NEARBY_HOUSEKEEPING_CRON", default="*/15 * * * *")
 
+# --- Local groups (issue 12): supporters/groups/ ---------------------------------------
+# A group's area: a town is a circle of this radius around it; a circle is at most 25 km;
+# a drawn area at least a resolution-7 hexagon (geo/areas.py) and at most this large.
+SOSEDI_GROUP_TOWN_RADIUS_KM = env.float("SOSEDI_GROUP_TOWN_RADIUS_KM", default=10)
+if not 2 <= SOSEDI_GROUP_TOWN_RADIUS_KM <= 25:
+    raise ImproperlyConfigured("SOSEDI_GROUP_TOWN_RADIUS_KM must be between 2 and 25.")
+SOSEDI_GROUP_MAX_AREA_KM2 = env.int("SOSEDI_GROUP_MAX_AREA_KM2", default=50000)
+# Limits (429 with a message beyond them).
+SOSEDI_GROUP_PROPOSALS_PER_MONTH = env.int("SOSEDI_GROUP_PROPOSALS_PER_MONTH", default=2)
+SOSEDI_GROUP_JOINS_PER_HOUR = env.int("SOSEDI_GROUP_JOINS_PER_HOUR", default=5)
+SOSEDI_GROUP_MAILS_PER_WEEK = env.int("SOSEDI_GROUP_MAILS_PER_WEEK", default=2)
+
+
 __all__ = [name for name in dir() if name.startswith("SOSEDI_")]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("supporters.urls")),
     path("", include("supporters.organize.urls")),
     path("", include("supporters.nearby.urls")),
+    path("", include("supporters.groups.urls")),
 ]
 
 # 503 with Retry-After while the database is unreachable, else the usual 500.

@@ -61,8 +61,8 @@ def _cascade_raw_delete(queryset) -> int:
     """DELETE a queryset and, first, everything that cascades from it, in set-based SQL.
 
     Django's delete() collects every primary key in Python (17 s for 100,000 demo
-    supporters); this walks the same CASCADE relations, hidden ones (related_name="+")
-    included, but leaves the work to PostgreSQL.
+    supporters); this walks the same CASCADE and SET_NULL relations, hidden ones
+    (related_name="+") included, but leaves the work to PostgreSQL.
     """
     relations = [
         rel
@@ -70,13 +70,15 @@ def _cascade_raw_delete(queryset) -> int:
         if rel.is_relation and rel.auto_created and not rel.concrete
     ]
     for rel in relations:
+        related = rel.related_model._base_manager.filter(
+            **{f"{rel.field.name}__in": queryset.values("pk")}
+        )
         if rel.on_delete is models.CASCADE:
-            related = rel.related_model._base_manager.filter(
-                **{f"{rel.field.name}__in": queryset.values("pk")}
-            )
             _cascade_raw_delete(related)
+        elif rel.on_delete is models.SET_NULL:
+            related.update(**{rel.field.name: None})
         elif rel.on_delete is not models.DO_NOTHING:
-            raise NotImplementedError(f"{rel} is neither CASCADE nor DO_NOTHING")
+            raise NotImplementedError(f"{rel} is neither CASCADE, SET_NULL nor DO_NOTHING")
     return queryset._raw_delete(queryset.db)
 
 

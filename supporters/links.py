@@ -64,6 +64,10 @@ INTRODUCTION = LinkKind(
     lambda: (settings.SOSEDI_INTRODUCTION_EXPIRY_DAYS + 30) * 86400,
 )
 RSVP = LinkKind("sosedi.nearby.rsvp", lambda: 365 * 86400)
+# A local group's invitation to join; leaving a group from its mail works as long as
+# unsubscribing does (the token signs the membership, gone once left).
+GROUP_INVITATION = LinkKind("sosedi.groups.invitation", lambda: 365 * 86400)
+GROUP_LEAVE = LinkKind("sosedi.groups.leave", None)
 # One-click unsubscribe keeps working in old mail (RFC 8058 asks for it), so it never expires.
 UNSUBSCRIBE = LinkKind("sosedi.organize.unsubscribe", None)
 

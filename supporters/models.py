@@ -212,5 +212,6 @@ class RateLimitEvent(models.Model):
         indexes = [models.Index(fields=["scope", "key", "created_at"])]
 
 
+from supporters.groups.models import *  # noqa: E402,F403  (local groups)
 from supporters.nearby.models import *  # noqa: E402,F403  (nearby introductions, events)
 from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)

@@ -309,7 +309,8 @@ def supporter_erase(*, supporter: Supporter) -> None:
     What keys on the person goes by its foreign key's cascade: consents, their mail and the
     mail that named them to someone else (OutboxMessage.discloses), introductions, blocks,
     reports, events, RSVPs, activity, sign-in links, the addresses of records merged into
-    theirs and the merges' records. The rest is deleted here.
+    theirs and the merges' records, group memberships, group invitations and the group
+    mail they sent. The rest is deleted here; a group they lead passes on first.
     """
     # Mail to their addresses that no row ties to them (queued before they were a
     # supporter), their own and any merged into their record.
@@ -320,6 +321,11 @@ def supporter_erase(*, supporter: Supporter) -> None:
     OutboxMessage.objects.filter(to_them).delete()
     # Limits counted under the person's id (home moves): no longer about anyone once erased.
     RateLimitEvent.objects.filter(key=str(supporter.pk)).delete()
+    # The groups they lead pass to a co-leader, or are archived (their memberships, group
+    # invitations and the group mail they sent go by cascade).
+    from supporters.groups.services import groups_erase  # it mails through this module
+
+    groups_erase(supporter=supporter)
     supporter.delete()
 
 

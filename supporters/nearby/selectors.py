@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.gis.measure import D
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from geo import bands
@@ -216,18 +217,26 @@ def event_guests_for_attendance(*, event: Event) -> QuerySet[Rsvp]:
     )
 
 
+def invitations_full_this_week() -> RawSQL:
+    """The ids of supporters invited SOSEDI_EVENT_INVITATIONS_PER_WEEK times in the last 7
+    days, to events and to local groups together (for `pk__in`)."""
+    from supporters.groups.models import GroupInvitation
+
+    week_ago = timezone.now() - timedelta(days=7)
+    # Only the models' own table names are put in the text; every value is a parameter.
+    return RawSQL(  # noqa: S611
+        f"SELECT supporter_id FROM (SELECT supporter_id FROM {Rsvp._meta.db_table}"
+        " WHERE invited_at >= %s UNION ALL SELECT supporter_id FROM"
+        f" {GroupInvitation._meta.db_table} WHERE invited_at >= %s) AS invited"
+        " GROUP BY supporter_id HAVING count(*) >= %s",
+        [week_ago, week_ago, settings.SOSEDI_EVENT_INVITATIONS_PER_WEEK],
+    )
+
+
 def event_invitees(*, event: Event) -> QuerySet[Supporter]:
     """Supporters an approved event invites: active, with the event-invitations consent,
     whose cell centre lies within the radius of the venue, not the host, not invited to
     it yet, and under their weekly invitation limit."""
-    week_ago = timezone.now() - timedelta(days=7)
-    full_this_week = (
-        Rsvp.objects.filter(invited_at__gte=week_ago)
-        .values("supporter")
-        .annotate(n=Count("id"))
-        .filter(n__gte=settings.SOSEDI_EVENT_INVITATIONS_PER_WEEK)
-        .values("supporter")
-    )
     return (
         Supporter.objects.filter(
             status=Supporter.Status.ACTIVE,
@@ -236,7 +245,7 @@ def event_invitees(*, event: Event) -> QuerySet[Supporter]:
         )
         .exclude(pk=event.host_id)
         .exclude(Exists(Rsvp.objects.filter(event=event, supporter=OuterRef("pk"))))
-        .exclude(pk__in=full_this_week)
+        .exclude(pk__in=invitations_full_this_week())
     )
 
 

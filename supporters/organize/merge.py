@@ -120,6 +120,14 @@ _PROGRESS = [
 ]
 
 
+_ROLE_RANK = ["leader", "co_leader", "member"]
+
+
+def _stronger_role(mine, theirs):
+    """Both records in one group: the membership that leads more stays."""
+    return theirs if _ROLE_RANK.index(theirs.role) < _ROLE_RANK.index(mine.role) else mine
+
+
 def introductions(field, kept, merged, tally):
     """An introduction between the two records (a request of one offered the other) would
     introduce the person to themselves: it is dropped with its reports. One request's
@@ -208,6 +216,11 @@ RULES: dict[str, Rule] = {
     "supporters.possibleduplicate.first": findings,
     "supporters.possibleduplicate.second": findings,
     "supporters.supportermerge.kept": move,
+    "supporters.localgroup.founder": move,
+    "supporters.groupmembership.supporter": unless_kept_has("group", prefer=_stronger_role),
+    "supporters.groupinvitation.supporter": unless_kept_has("group"),
+    "supporters.groupmail.sender": move,
+    "supporters.trustedhost.supporter": unless_kept_has(),
 }
 
 

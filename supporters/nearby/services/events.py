@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from geo.timezones import timezone_at
 from supporters.emails import absolute
 from supporters.links import RSVP
-from supporters.models import Supporter
+from supporters.models import Supporter, TrustedHost
 from supporters.nearby import selectors
 from supporters.nearby.models import Activity, Event, Rsvp
 from supporters.nearby.services.rules import NearbyError, activist_require
@@ -35,7 +35,8 @@ class EventDraft:
 
 @transaction.atomic
 def event_propose(*, host: Supporter, draft: EventDraft) -> Event:
-    """An activist proposes an event; organizers approve it unless approval is off."""
+    """An activist proposes an event; organizers approve it unless approval is off or they
+    have marked the host a trusted host (supporters/groups/)."""
     activist_require(host)
     ratelimit_hit(
         scope="event_propose",
@@ -53,8 +54,11 @@ def event_propose(*, host: Supporter, draft: EventDraft) -> Event:
     Rsvp.objects.create(
         event=event, supporter=host, answer=Rsvp.Answer.YES, answered_at=timezone.now()
     )
-    if not settings.SOSEDI_EVENTS_REQUIRE_APPROVAL:
-        event_review(event=event, approve=True, reviewer=None)
+    if (
+        not settings.SOSEDI_EVENTS_REQUIRE_APPROVAL
+        or TrustedHost.objects.filter(supporter=host).exists()
+    ):
+        event = event_review(event=event, approve=True, reviewer=None)
     return event
 
 

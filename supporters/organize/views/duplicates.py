@@ -41,6 +41,11 @@ TABLES = {
     "supporters_duplicatedismissal": gettext_lazy("dismissed pairs"),
     "supporters_possibleduplicate": gettext_lazy("possible duplicates"),
     "supporters_ratelimitevent": gettext_lazy("counted limits"),
+    "supporters_localgroup": gettext_lazy("groups founded"),
+    "supporters_groupmembership": gettext_lazy("group memberships"),
+    "supporters_groupinvitation": gettext_lazy("group invitations"),
+    "supporters_groupmail": gettext_lazy("group mail sent"),
+    "supporters_trustedhost": gettext_lazy("trusted host mark"),
 }
 
 

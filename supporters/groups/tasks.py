@@ -1,0 +1,23 @@
+"""Background jobs of local groups (procrastinate)."""
+
+import logging
+
+from django.conf import settings
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(queue="email", retry=RetryStrategy(max_attempts=5, exponential_wait=5))
+def group_invitations_send(group_id: str) -> None:
+    """Invite the neighbours of an approved group, in committed batches (safe to run again:
+    people already invited are not invitees any more)."""
+    from supporters.groups.services import group_invitations_prepare_batch
+
+    invited = 0
+    while n := group_invitations_prepare_batch(
+        group_id=group_id, batch=settings.SOSEDI_MAILING_BATCH
+    ):
+        invited += n
+    logger.info("group %s: %s invitations queued", group_id, invited)
