@@ -26,6 +26,8 @@ def _map_context(request) -> dict:
         "map_config": {
             "cells_url": reverse("api:public_cells"),
             "places_url": reverse("api:places"),
+            # Local groups' markers (supporters/groups/api.py), by URL name only.
+            "groups_url": reverse("api:public_groups"),
             "outlines_url": static(OUTLINES),
             "lat": center[0],
             "lon": center[1],
@@ -39,6 +41,8 @@ def _map_context(request) -> dict:
                 "error": _("The map could not be loaded. Try again in a moment."),
                 "no_places": _("No place found by that name."),
                 "copied": _("Copied"),
+                "group_members": _("%(count)s+ members"),
+                "group_few": _("a new local group"),
             },
         },
         "embed_url": request.build_absolute_uri(reverse("public_map:embed")),

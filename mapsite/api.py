@@ -9,6 +9,7 @@ from ninja.openapi.schema import OpenAPISchema
 from pydantic import ConfigDict
 
 from geo.api import router as geo_router
+from supporters.groups.api import router as groups_router
 from supporters.nearby.api import router as events_router
 
 OPENAPI = "application/vnd.oai.openapi+json"
@@ -55,6 +56,7 @@ api = SosediAPI(
 )
 api.add_router("", geo_router)
 api.add_router("", events_router)
+api.add_router("", groups_router)
 
 
 class Document(Schema):

@@ -1,5 +1,6 @@
 /* The public supporter map (/map/ and /map/embed/).
-   Reads only /api/public/cells (the k-anonymous snapshot) and /api/places/; Leaflet,
+   Reads only /api/public/cells (the k-anonymous snapshot), /api/public/groups (local
+   groups' area centres) and /api/places/; Leaflet,
    leaflet.heat, topojson-client, base-layer.js and the world outlines are all served by
    this site. */
 (function () {
@@ -258,6 +259,34 @@
         if (places.length) flyTo(places[0]);
       }).catch(function () {});
     });
+  }
+
+  // Local groups: a marker at each approved group's area centre, linking to its page.
+  if (config.groups_url) {
+    fetch(config.groups_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (data) {
+        var layer = L.layerGroup();
+        data.features.forEach(function (f) {
+          var c = f.geometry.coordinates;
+          var popup = document.createElement("div");
+          var link = document.createElement("a");
+          link.href = f.properties.url;
+          link.textContent = f.properties.name;
+          popup.appendChild(link);
+          var count = document.createElement("div");
+          count.textContent = f.properties.members === null ? t.group_few
+            : t.group_members.replace("%(count)s", f.properties.members);
+          popup.appendChild(count);
+          L.circleMarker([c[1], c[0]], {
+            radius: 7, color: "#1f5a3f", weight: 2, fillColor: "#3c9a6b", fillOpacity: 0.9,
+            className: "group-marker"
+          }).bindPopup(popup).addTo(layer);
+        });
+        layer.addTo(map);
+        el.dataset.groups = String(data.features.length);
+      })
+      .catch(function () {});
   }
 
   // The embed snippet's copy button.

@@ -1,0 +1,46 @@
+"""/api/public/groups, the public map's groups layer: approved groups only, a point at the
+area's centre, the k-anonymous member count, nothing about any member."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from supporters.groups import services
+from supporters.groups.models import GroupMembership
+
+from .conftest import draft
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_groups_layer_lists_approved_groups_at_their_centres_with_k_counts(
+    approved_group, activist, client
+):
+    group, founder = approved_group
+    members = [activist(email=f"m{i}@example.org") for i in range(settings.SOSEDI_MAP_K + 2)]
+    for m in members:
+        services.group_join(group=group, supporter=m, shares_contact=True)
+    small = services.group_propose(founder=activist(), draft=draft(name="Small"))
+    services.group_review(group=small, decision="approve", note="", reviewer=None)
+    services.group_propose(founder=activist(), draft=draft(name="Waiting"))
+
+    response = client.get(reverse("api:public_groups"))
+
+    assert response.status_code == 200
+    body = response.json()
+    by_name = {f["properties"]["name"]: f for f in body["features"]}
+    assert set(by_name) == {group.name, "Small"}  # not the one waiting for approval
+    assert GroupMembership.objects.filter(group=group).count() == 13
+    assert by_name[group.name]["properties"]["members"] == 10  # 13 rounded down, from k
+    assert by_name["Small"]["properties"]["members"] is None  # 1 member: fewer than k
+    lon, lat = by_name[group.name]["geometry"]["coordinates"]
+    assert (round(lon, 4), round(lat, 4)) == (round(group.centre.x, 4), round(group.centre.y, 4))
+    text = response.content.decode()
+    for person in [founder, *members]:
+        assert person.email not in text and str(person.cell) not in text
+        assert person.display_name not in text
+
+
+def test_the_public_map_asks_for_the_groups_layer(client):
+    page = client.get(reverse("public_map:map")).content.decode()
+    assert reverse("api:public_groups") in page
