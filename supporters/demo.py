@@ -12,13 +12,17 @@ from datetime import datetime, timedelta
 
 import h3
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.db import connection, models, transaction
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from geopy.distance import great_circle
 
+from geo import areas
 from geo.models import Place
 from supporters.consent import WORDING_VERSION
-from supporters.models import Purpose, Supporter, Topic
+from supporters.models import Purpose, RateLimitEvent, Supporter, Topic
 
 DEMO_DOMAIN = "demo.sosedi.invalid"
 
@@ -57,12 +61,13 @@ def _created_at(rng: random.Random, now: datetime) -> datetime:
     return now - timedelta(days=days, seconds=rng.randrange(86400))
 
 
-def _cascade_raw_delete(queryset) -> int:
+def _cascade_raw_delete(queryset, *, protected_too: bool = False) -> int:
     """DELETE a queryset and, first, everything that cascades from it, in set-based SQL.
 
     Django's delete() collects every primary key in Python (17 s for 100,000 demo
     supporters); this walks the same CASCADE and SET_NULL relations, hidden ones
-    (related_name="+") included, but leaves the work to PostgreSQL.
+    (related_name="+") included, but leaves the work to PostgreSQL. With `protected_too`,
+    rows that PROTECT them go as well (for demo rows, whatever hangs on them is demo too).
     """
     relations = [
         rel
@@ -73,8 +78,8 @@ def _cascade_raw_delete(queryset) -> int:
         related = rel.related_model._base_manager.filter(
             **{f"{rel.field.name}__in": queryset.values("pk")}
         )
-        if rel.on_delete is models.CASCADE:
-            _cascade_raw_delete(related)
+        if rel.on_delete is models.CASCADE or (protected_too and rel.on_delete is models.PROTECT):
+            _cascade_raw_delete(related, protected_too=protected_too)
         elif rel.on_delete is models.SET_NULL:
             related.update(**{rel.field.name: None})
         elif rel.on_delete is not models.DO_NOTHING:
@@ -83,7 +88,19 @@ def _cascade_raw_delete(queryset) -> int:
 
 
 def demo_supporters_delete() -> int:
-    return _cascade_raw_delete(Supporter.objects.filter(email__endswith=f"@{DEMO_DOMAIN}"))
+    """Delete the demo supporters, the groups they founded and the limits they used."""
+    from supporters.groups.models import LocalGroup
+
+    demo = Supporter.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
+    # A group's founder is SET_NULL: without this, founderless demo groups would stay. An
+    # organizer's segment of a demo group's members (PROTECT), and its mailings, go too.
+    _cascade_raw_delete(LocalGroup.objects.filter(founder__in=demo), protected_too=True)
+    # Limits are keyed by the supporter's id as text, with no foreign key; the next seed
+    # recreates the same ids, which would otherwise inherit (and soon exceed) them.
+    RateLimitEvent.objects.filter(
+        key__in=demo.annotate(key=Cast("pk", CharField())).values("key")
+    ).delete()
+    return _cascade_raw_delete(demo)
 
 
 @transaction.atomic
@@ -178,3 +195,144 @@ def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -
         cursor.execute("ANALYZE supporters_supporter")
         cursor.execute("ANALYZE supporters_consentrecord")
     return SeedReport(supporters=count, consents=len(consent_rows), places=len(places))
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    name: str
+    description: str
+    geonameid: int  # the gazetteer town it is around
+    area_kind: str  # "town" (SOSEDI_GROUP_TOWN_RADIUS_KM around it) or "circle"
+    members: int  # how many to join it, at most
+    offset: tuple[float, float] = (0, 0)  # its centre from the town's, in degrees (lon, lat)
+    radius_km: float | None = None  # circles
+    approved: bool = True
+
+
+DEMO_GROUPS = [
+    DemoGroup(
+        name="Соседи центра Москвы",
+        description="Дворы, скверы и набережные в центре Москвы: субботники, "
+        "соседские встречи и помощь тем, кому она нужна.",
+        geonameid=524901,  # Moscow
+        area_kind="circle",
+        radius_km=8,
+        members=12,
+    ),
+    DemoGroup(
+        name="Зелёный север Москвы",
+        description="Бережём Тимирязевский лес, Ботанический сад и парки Останкина: "
+        "прогулки, посадки деревьев и обращения в управу.",
+        geonameid=524901,
+        area_kind="circle",
+        offset=(-0.03, 0.09),
+        radius_km=6,
+        members=8,
+    ),
+    DemoGroup(
+        name="Петербургские соседи",
+        description="Соседская группа Санкт-Петербурга: дворы, библиотеки, лекции и взаимопомощь.",
+        geonameid=498817,  # Saint Petersburg
+        area_kind="town",
+        members=10,
+    ),
+    DemoGroup(
+        name="Соседи Новосибирска",
+        description="Хотим собрать соседей Новосибирска: экология, наука и городские пространства.",
+        geonameid=1496747,  # Novosibirsk
+        area_kind="town",
+        members=0,
+        approved=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class GroupsReport:
+    groups: int
+    proposed: int
+    memberships: int
+
+
+def _demo_group_draft(spec: DemoGroup, place: Place):
+    from supporters.groups.services import GroupDraft
+
+    centre = Point(place.point.x + spec.offset[0], place.point.y + spec.offset[1], srid=4326)
+    radius = spec.radius_km if spec.area_kind == "circle" else settings.SOSEDI_GROUP_TOWN_RADIUS_KM
+    return GroupDraft(
+        name=spec.name,
+        description=spec.description,
+        language="ru",
+        area_kind=spec.area_kind,
+        area_name=(place.name_ru or place.name) if spec.area_kind == "town" else "",
+        area=areas.circle(centre, radius),
+        centre=centre,
+        radius_km=radius,
+    )
+
+
+def _invitations_discard(group_ids: list[str]) -> None:
+    """Drop the approved demo groups' invitation jobs: they would mail every demo neighbour
+    with the invitations consent and use up the weekly limit that event invitations share."""
+    from procrastinate.contrib.django import app
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from supporters.groups.tasks import group_invitations_send
+
+    jobs = ProcrastinateJob.objects.filter(
+        task_name=group_invitations_send.name, status="todo", args__group_id__in=group_ids
+    )
+    for job_id in jobs.values_list("id", flat=True):
+        app.job_manager.cancel_job_by_id(job_id, delete_job=True)
+
+
+@transaction.atomic
+def demo_groups_seed(*, seed: int) -> GroupsReport:
+    """Local groups of demo supporters around big towns, through the groups' services: some
+    approved, with members who share their contact and members who do not and one
+    co-leader, and one waiting for approval. Its neighbours are not invited (see
+    _invitations_discard). A town without a demo supporter free to found one gets none."""
+    from supporters.groups import services
+
+    rng = random.Random(seed)
+    places = Place.objects.in_bulk([g.geonameid for g in DEMO_GROUPS])
+    active = Supporter.objects.filter(
+        email__endswith=f"@{DEMO_DOMAIN}", status=Supporter.Status.ACTIVE
+    ).order_by("pk")
+    approved, proposed, memberships, co_leader_set = [], 0, 0, False
+    founded = set()  # one group each: the founders' proposals are limited per month
+    for spec in DEMO_GROUPS:
+        if spec.geonameid not in places:
+            continue
+        draft = _demo_group_draft(spec, places[spec.geonameid])
+        neighbours = list(active.filter(location__intersects=draft.area))
+        founders = [
+            s
+            for s in neighbours
+            if (s.consent_introductions or s.consent_event_invitations) and s.pk not in founded
+        ]
+        if not founders:
+            continue
+        founder = rng.choice(founders)
+        founded.add(founder.pk)
+        group = services.group_propose(founder=founder, draft=draft)
+        memberships += 1  # its founder leads it
+        if not spec.approved:
+            proposed += 1
+            continue
+        group = services.group_review(group=group, decision="approve", note="", reviewer=None)
+        approved.append(str(group.pk))
+        others = [s for s in neighbours if s.pk != founder.pk]
+        joined = []
+        for i, person in enumerate(rng.sample(others, min(spec.members, len(others)))):
+            # The first shares and the second does not, so that every group shows both.
+            shares = i == 0 or (i != 1 and rng.random() < 0.5)
+            joined.append(services.group_join(group=group, supporter=person, shares_contact=shares))
+        memberships += len(joined)
+        if not co_leader_set and joined:
+            services.group_co_leader_set(
+                group=group, leader=founder, membership=joined[0], co_leader=True
+            )
+            co_leader_set = True
+    _invitations_discard(approved)
+    return GroupsReport(groups=len(approved) + proposed, proposed=proposed, memberships=memberships)

@@ -97,3 +97,64 @@ def test_seed_demo_prints_the_login_without_a_code_and_leaves_a_printed_code_wor
     # The only code in circulation is still the one printed before, and it still works.
     assert list(StaticToken.objects.values_list("token", flat=True)) == [printed]
     assert printed not in out.getvalue()
+
+
+def _demo_groups():
+    from supporters.groups.models import LocalGroup
+
+    return {
+        g.name: g
+        for g in LocalGroup.objects.select_related("founder").prefetch_related("memberships")
+    }
+
+
+def test_seed_demo_makes_local_groups_once_with_members_sharing_and_not(run_worker):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from supporters.groups.models import GroupInvitation, GroupMembership, LocalGroup
+
+    call_command("seed_demo", supporters=2000, seed=7, no_organizer=True)
+    groups = _demo_groups()
+    assert len(groups) == 4
+    approved = [g for g in groups.values() if g.status == LocalGroup.Status.APPROVED]
+    (proposed,) = [g for g in groups.values() if g.status == LocalGroup.Status.PROPOSED]
+    assert len(approved) == 3 and "Москв" in " ".join(g.name for g in approved)
+    assert [m.role for m in proposed.memberships.all()] == ["leader"]
+    for group in approved:
+        members = [m for m in group.memberships.all() if m.role == "member"]
+        assert group.founder.email.endswith("@demo.sosedi.invalid")
+        assert {m.shares_contact for m in members} == {True, False}, group.name
+        assert group.language == "ru" and group.area.intersects(group.founder.location)
+    co_leaders = GroupMembership.objects.filter(role="co_leader")
+    assert co_leaders.count() == 1 and co_leaders.get().shares_contact
+    # Nobody was invited: the invitation jobs are gone, and the worker finds none to run.
+    assert not ProcrastinateJob.objects.filter(task_name__endswith="group_invitations_send")
+    run_worker(queues=["email"])
+    assert not GroupInvitation.objects.exists()
+
+    call_command("seed_demo", supporters=2000, seed=7, no_organizer=True)
+    again = _demo_groups()
+    assert sorted(again) == sorted(groups)  # replaced, not added, and none left founderless
+    assert not set(g.pk for g in again.values()) & set(g.pk for g in groups.values())
+    assert not LocalGroup.objects.filter(founder=None).exists()
+    assert GroupMembership.objects.count() == sum(g.memberships.count() for g in again.values())
+
+
+def test_seeding_again_keeps_real_peoples_groups_and_drops_demo_members_from_them(
+    make_supporter,
+):
+    from supporters.groups import services
+    from supporters.groups.models import LocalGroup
+    from tests.supporters.groups.conftest import draft
+
+    call_command("seed_demo", supporters=1000, seed=8, no_organizer=True)
+    real = make_supporter(email="real@example.org", consents=["introductions"])
+    group = services.group_propose(founder=real, draft=draft(name="Настоящая группа"))
+    group = services.group_review(group=group, decision="approve", note="", reviewer=None)
+    demo = Supporter.objects.filter(email__endswith="@demo.sosedi.invalid", status="active")
+    services.group_join(group=group, supporter=demo.first(), shares_contact=False)
+
+    call_command("seed_demo", supporters=1000, seed=8, no_organizer=True)
+    group.refresh_from_db()
+    assert group.founder == real and LocalGroup.objects.filter(pk=group.pk).exists()
+    assert [m.supporter for m in group.memberships.all()] == [real]

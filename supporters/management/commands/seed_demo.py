@@ -2,8 +2,9 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from supporters.demo import demo_supporters_seed
+from supporters.demo import demo_groups_seed, demo_supporters_seed
 from supporters.models import Supporter
 from supporters.organize.demo import demo_organizer_ensure
 
@@ -11,7 +12,8 @@ from supporters.organize.demo import demo_organizer_ensure
 class Command(BaseCommand):
     help = (
         "Replace the demo supporters with N synthetic ones around real places "
-        "(population-weighted, reproducible for a seed) and create the demo organizer."
+        "(population-weighted, reproducible for a seed) and their local groups, and create "
+        "the demo organizer."
     )
 
     def add_arguments(self, parser):
@@ -37,15 +39,21 @@ class Command(BaseCommand):
             raise CommandError("--supporters must be zero or more.")
         started = time.monotonic()
         try:
-            report = demo_supporters_seed(
-                count=supporters, seed=seed, country=None if country.upper() == "ALL" else country
-            )
+            with transaction.atomic():
+                report = demo_supporters_seed(
+                    count=supporters,
+                    seed=seed,
+                    country=None if country.upper() == "ALL" else country,
+                )
+                groups = demo_groups_seed(seed=seed)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             self.style.SUCCESS(
                 f"{report.supporters} demo supporters ({report.consents} consents) around "
-                f"{report.places} places in {time.monotonic() - started:.1f}s"
+                f"{report.places} places, {groups.groups} local groups ({groups.proposed} "
+                f"waiting for approval, {groups.memberships} members) in "
+                f"{time.monotonic() - started:.1f}s"
             )
         )
         if not no_organizer:
