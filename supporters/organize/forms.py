@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.countries import country_codes_for
 from geo.gazetteer import normalise
-from supporters.models import Purpose, Supporter, Topic
+from supporters.models import LocalGroup, Purpose, Supporter, Topic
 from supporters.organize.imports import (
     ImportFileError,
     ImportOptions,
@@ -111,6 +111,14 @@ class SegmentForm(forms.Form):
     purpose = forms.ChoiceField(
         label=_("Consent"), required=False, choices=[("", _("any"))] + Purpose.choices
     )
+    group = forms.ModelChoiceField(
+        label=_("Members of the local group"),
+        required=False,
+        queryset=LocalGroup.objects.exclude(
+            status__in=[LocalGroup.Status.PROPOSED, LocalGroup.Status.REJECTED]
+        ).order_by("name"),
+        empty_label=_("any"),
+    )
     # The dashboard's other filters, carried from it unchanged (shown as a summary).
     country = forms.CharField(required=False, max_length=2, widget=forms.HiddenInput)
     region = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
@@ -145,6 +153,7 @@ class SegmentForm(forms.Form):
             "region": d["region"],
             "joined_from": d["joined_from"],
             "joined_to": d["joined_to"],
+            "group": d.get("group"),
         }
 
     def clean_country(self):

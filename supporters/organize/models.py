@@ -64,6 +64,11 @@ class Segment(models.Model):
     region = models.CharField(max_length=200, blank=True)
     joined_from = models.DateField(null=True, blank=True)
     joined_to = models.DateField(null=True, blank=True)
+    # Only the members of one local group (a group is archived, never deleted).
+    group = models.ForeignKey(
+        "supporters.LocalGroup", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="segments",
+    )  # fmt: skip
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -114,6 +119,7 @@ class Segment(models.Model):
             "region": self.region,
             "joined_from": self.joined_from.isoformat() if self.joined_from else None,
             "joined_to": self.joined_to.isoformat() if self.joined_to else None,
+            "group": str(self.group_id) if self.group_id else None,
         }
 
 

@@ -129,6 +129,8 @@ def segment_members(
         qs = qs.filter(location__intersects=segment.area)
     elif segment.centre is not None:
         qs = qs.filter(location__dwithin=(segment.centre, D(km=segment.radius_km)))
+    if segment.group_id is not None:
+        qs = qs.filter(group_memberships__group_id=segment.group_id)
     if for_mailing:
         qs = qs.filter(consent_email_updates=True)
         for fits in (

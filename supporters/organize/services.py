@@ -46,6 +46,7 @@ def segment_create(
     region: str = "",
     joined_from: date | None = None,
     joined_to: date | None = None,
+    group=None,
 ) -> Segment:
     segment = Segment(
         name=name.strip(),
@@ -58,6 +59,7 @@ def segment_create(
         region=region,
         joined_from=joined_from,
         joined_to=joined_to,
+        group=group,
         created_by=user,
     )
     segment.full_clean()

@@ -44,3 +44,30 @@ def test_the_groups_layer_lists_approved_groups_at_their_centres_with_k_counts(
 def test_the_public_map_asks_for_the_groups_layer(client):
     page = client.get(reverse("public_map:map")).content.decode()
     assert reverse("api:public_groups") in page
+
+
+def test_a_segment_of_a_groups_members_holds_them_only(approved_group, activist, as_role):
+    from supporters.organize.models import Segment
+
+    group, founder = approved_group
+    member = activist(email="member@example.org")
+    services.group_join(group=group, supporter=member, shares_contact=False)
+    activist(email="neighbour@example.org")  # same place, not a member
+    coordinator = as_role("coordinator")
+
+    response = coordinator.post(
+        reverse("organize:segment_create"), {"name": "Хамовники", "group": str(group.pk)}
+    )
+
+    segment = Segment.objects.get()
+    assert response.status_code == 302 and segment.group == group
+    people = coordinator.get(reverse("organize:segment_people", args=[segment.pk]))
+    text = people.content.decode()
+    assert "member@example.org" in text and founder.email in text
+    assert "neighbour@example.org" not in text
+    assert segment.describe()["group"] == str(group.pk)
+    proposed = services.group_propose(founder=activist(), draft=draft(name="Waiting"))
+    refused = coordinator.post(
+        reverse("organize:segment_create"), {"name": "x", "group": str(proposed.pk)}
+    )
+    assert refused.status_code == 400 and Segment.objects.count() == 1
