@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -89,9 +90,10 @@ def group_detail(request, pk):
     if not _visible(group, membership):
         raise Http404
     count = selectors.groups_public().filter(pk=group.pk).values_list("members", flat=True)
+    group.members = count[0] if count else 0  # the map's count too (_areas_geojson)
     context = {
         "group": group,
-        "members": selectors.members_shown(count[0] if count else 0),
+        "members": selectors.members_shown(group.members),
         "membership": membership,
         "activist": activist,
         "form": JoinForm(
@@ -99,6 +101,7 @@ def group_detail(request, pk):
         ),
         "area": _areas_geojson([group]),
         "map_k": settings.SOSEDI_MAP_K,
+        "events": group.events.filter(status="approved", ends_at__gt=timezone.now()),
     }
     return render(request, "groups/detail.html", context)
 

@@ -126,9 +126,25 @@ class EventForm(forms.Form):
         initial=5,
     )
 
-    def __init__(self, *args, language: str = "en", **kwargs):
+    invite_nearby = forms.BooleanField(
+        label=_("Also invite supporters within the radius who accept event invitations"),
+        required=False,
+        help_text=_("The group's members are invited in any case."),
+    )
+
+    def __init__(self, *args, language: str = "en", group=None, **kwargs):
+        """`group`: a local group's event (its leader's), pre-filled with its area."""
+        if group is not None and not args and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "pin_lat": round(group.centre.y, 6),
+                "pin_lon": round(group.centre.x, 6),
+                "radius_km": min(25, max(1, round(group.radius_km or 5))),
+            }
         super().__init__(*args, **kwargs)
         self.language = language
+        self.group = group
+        if group is None:
+            del self.fields["invite_nearby"]
 
     def clean(self):
         data = super().clean()
@@ -188,6 +204,8 @@ class EventForm(forms.Form):
             venue=d["venue"],
             radius_km=d["radius_km"],
             timezone=d["timezone"],
+            group=self.group,
+            invite_nearby=self.group is None or d.get("invite_nearby", False),
         )
 
 

@@ -234,6 +234,13 @@ class Event(models.Model):
     )
     invitations_sent_at = models.DateTimeField(null=True, blank=True)
     reminders_sent_at = models.DateTimeField(null=True, blank=True)
+    # A local group's event invites its members, and supporters within the radius only if
+    # its leader asked (`invite_nearby`); any other event invites those within the radius.
+    group = models.ForeignKey(
+        "supporters.LocalGroup", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="events",
+    )  # fmt: skip
+    invite_nearby = models.BooleanField(default=True)
 
     class Meta:
         app_label = "supporters"

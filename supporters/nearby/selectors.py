@@ -235,14 +235,26 @@ def invitations_full_this_week() -> RawSQL:
 
 def event_invitees(*, event: Event) -> QuerySet[Supporter]:
     """Supporters an approved event invites: active, with the event-invitations consent,
-    whose cell centre lies within the radius of the venue, not the host, not invited to
-    it yet, and under their weekly invitation limit."""
-    return (
-        Supporter.objects.filter(
-            status=Supporter.Status.ACTIVE,
-            consent_event_invitations=True,
-            location__dwithin=(event.venue, D(km=event.radius_km)),
+    whose cell centre lies within the radius of the venue (for a local group's event: its
+    members, and those only if its leader asked), not the host, not invited to it yet, and
+    under their weekly invitation limit."""
+    nearby = Q(
+        consent_event_invitations=True, location__dwithin=(event.venue, D(km=event.radius_km))
+    )
+    if event.group_id is not None:
+        # Its members joined for its mail and events; the others only if the leader asked.
+        from supporters.groups.models import GroupMembership
+
+        members = Q(
+            Exists(
+                GroupMembership.objects.filter(group_id=event.group_id, supporter=OuterRef("pk"))
+            )
         )
+        wanted = members | nearby if event.invite_nearby else members
+    else:
+        wanted = nearby
+    return (
+        Supporter.objects.filter(wanted, status=Supporter.Status.ACTIVE)
         .exclude(pk=event.host_id)
         .exclude(Exists(Rsvp.objects.filter(event=event, supporter=OuterRef("pk"))))
         .exclude(pk__in=invitations_full_this_week())

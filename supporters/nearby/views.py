@@ -2,6 +2,7 @@
 is an API operation (supporters/nearby/api.py), and the moderation queue (staff) a page of
 the organizer workspace (supporters/organize/views/moderation.py)."""
 
+import uuid
 from datetime import timedelta
 from functools import wraps
 
@@ -237,8 +238,9 @@ def introduction_report(request, token: str):
 @require_http_methods(["GET", "POST"])
 @activist_required
 def event_new(request, activist):
+    group = _led_group(request, activist)
     if request.method == "POST":
-        form = EventForm(request.POST, language=_language())
+        form = EventForm(request.POST, language=_language(), group=group)
         if form.is_valid():
             try:
                 event = services.event_propose(host=activist, draft=form.draft)
@@ -249,8 +251,33 @@ def event_new(request, activist):
             return redirect("nearby:event_manage", pk=event.pk)
         status = 400
     else:
-        form, status = EventForm(language=_language()), 200
-    return render(request, "nearby/event_form.html", {"form": form}, status=status)
+        form, status = EventForm(language=_language(), group=group), 200
+    return render(
+        request, "nearby/event_form.html", {"form": form, "group": group}, status=status
+    )
+
+
+def _led_group(request, activist):
+    """The local group whose event this is (?group=<id>): one the activist leads, else 404."""
+    from supporters.groups.models import LocalGroup
+    from supporters.groups.selectors import membership_of
+
+    pk = request.GET.get("group") or request.POST.get("group")
+    if not pk:
+        return None
+    group = LocalGroup.objects.filter(pk=pk).first() if _is_uuid(pk) else None
+    membership = membership_of(group=group, supporter=activist) if group else None
+    if membership is None or not membership.leads:
+        raise Http404
+    return group
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @require_http_methods(["GET", "POST"])

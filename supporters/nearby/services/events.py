@@ -31,6 +31,8 @@ class EventDraft:
     venue: Point
     radius_km: int
     timezone: str = ""  # the venue's IANA zone; found from `venue` when empty
+    group: object = None  # a LocalGroup the host leads
+    invite_nearby: bool = True  # for a group's event: also supporters within the radius
 
 
 @transaction.atomic
@@ -46,6 +48,12 @@ def event_propose(*, host: Supporter, draft: EventDraft) -> Event:
         message=_("You have proposed %(n)s events this week, the most we allow.")
         % {"n": settings.SOSEDI_EVENT_PROPOSALS_PER_WEEK},
     )
+    if draft.group is not None:
+        from supporters.groups.selectors import membership_of
+
+        membership = membership_of(group=draft.group, supporter=host)
+        if not draft.group.is_open or membership is None or not membership.leads:
+            raise NearbyError(_("Only the leaders of an approved group hold its events."))
     event = Event(
         host=host, **(vars(draft) | {"timezone": draft.timezone or timezone_at(draft.venue)})
     )
