@@ -76,6 +76,20 @@
     declutter();
   }
 
+  // Local groups' areas as outlines, each with its name and member count.
+  function groupAreas(map, groups, strings) {
+    groups.forEach(function (g) {
+      var text = (strings.group || "").replace("%(name)s", g.name).replace("%(n)s", g.members);
+      var label = document.createElement("span");
+      label.textContent = text;  // a group's name is text, never markup
+      L.geoJSON(g.area, {
+        interactive: true,
+        style: { color: "#2f6f4f", weight: 2, dashArray: "6 4", fill: false }
+      }).bindTooltip(label, { sticky: true }).addTo(map);
+    });
+    document.documentElement.dataset.groupAreas = String(groups.length);
+  }
+
   window.sosediOrganizeMap = function (map, config) {
     var strings = config.strings || {};
     if (!config.cells) {
@@ -88,6 +102,7 @@
       empty.addTo(map);
     }
 
+    groupAreas(map, config.groups || [], strings);
     hotspotMarkers(map, config.hotspots || [], strings);
 
     var drawn = new L.FeatureGroup().addTo(map);

@@ -2,6 +2,7 @@
 the heatmap as a framed document of its own."""
 
 import hashlib
+import json
 import time
 
 from csp.constants import NONCE, SELF
@@ -180,7 +181,9 @@ def heatmap_frame(request):
                     }
                     for s in spots
                 ],
+                "groups": _group_areas(),
                 "strings": {
+                    "group": _("Local group %(name)s: %(n)s members"),
                     "hotspot": _("Hotspot %(rank)s near %(place)s: %(n)s active supporters"),
                     "empty": _("No supporters match these filters."),
                 },
@@ -188,6 +191,16 @@ def heatmap_frame(request):
         ),
     )
     return HttpResponse(figure_html(fmap, nonce=request.csp_nonce))
+
+
+def _group_areas() -> list[dict]:
+    """The approved local groups' areas and member counts, for the heatmap's outline layer."""
+    from supporters.groups.selectors import groups_public
+
+    return [
+        {"name": g.name, "members": g.members, "area": json.loads(g.area.json)}
+        for g in groups_public().order_by("name")
+    ]
 
 
 @require_GET

@@ -1,6 +1,8 @@
 """/api/public/groups, the public map's groups layer: approved groups only, a point at the
 area's centre, the k-anonymous member count, nothing about any member."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -71,3 +73,13 @@ def test_a_segment_of_a_groups_members_holds_them_only(approved_group, activist,
         reverse("organize:segment_create"), {"name": "x", "group": str(proposed.pk)}
     )
     assert refused.status_code == 400 and Segment.objects.count() == 1
+
+
+def test_the_dashboard_heatmap_outlines_the_groups_areas_with_their_counts(
+    approved_group, as_role
+):
+    group, _founder = approved_group
+    frame = as_role("organizer").get(reverse("organize:heatmap")).content.decode()
+    # The hook's config is JSON with sorted keys: area, members, name.
+    assert "sosediOrganizeMap" in frame
+    assert f'"members": 1, "name": {json.dumps(group.name)}' in frame
