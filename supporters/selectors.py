@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from geo.bands import BAND_EDGES_M, Band
 from geo.countries import country_name
+from supporters.groups.models import LocalGroup
 from supporters.models import MergedAddress, Supporter
 from supporters.nearby.models import Event, Introduction
 
@@ -137,6 +138,60 @@ def _introductions_offered(supporter: Supporter) -> list[dict]:
     return offered
 
 
+def _group_summary(group: LocalGroup) -> dict:
+    return {"id": str(group.pk), "name": group.name}
+
+
+def _groups(supporter: Supporter) -> dict:
+    """The person's local groups: their memberships and the choice each records, the
+    groups they founded, the invitations they got and the mail they sent to members.
+    Never another member's name or address (the leaders' page shows those, not this)."""
+    trusted = getattr(supporter, "trusted_host", None)
+    return {
+        "memberships": [
+            {
+                "group": _group_summary(m.group),
+                "role": m.role,
+                "shares_name_and_email_with_leaders": m.shares_contact,
+                "joined_at": m.joined_at.isoformat(),
+            }
+            for m in supporter.group_memberships.select_related("group")
+        ],
+        "founded": [
+            _group_summary(g)
+            | {
+                "description": g.description,
+                "language": g.language,
+                "status": g.status,
+                "area": {
+                    "kind": g.area_kind,
+                    "name": g.area_name,
+                    "centre": {"lat": g.centre.y, "lon": g.centre.x},
+                    "radius_km": g.radius_km,
+                },
+                "review_note": g.review_note,
+                "proposed_at": g.created_at.isoformat(),
+            }
+            for g in supporter.groups_founded.order_by("created_at")
+        ],
+        "invitations": [
+            {"group": _group_summary(i.group), "invited_at": i.invited_at.isoformat()}
+            for i in supporter.group_invitations.select_related("group").order_by("invited_at")
+        ],
+        "mail_sent": [
+            {
+                "group": _group_summary(m.group),
+                "subject": m.subject,
+                "body": m.body,
+                "sent_at": m.sent_at.isoformat(),
+                "recipients": m.recipients,
+            }
+            for m in supporter.group_mails.select_related("group").order_by("sent_at")
+        ],
+        "trusted_host_since": trusted.marked_at.isoformat() if trusted else None,
+    }
+
+
 def supporter_data_export(*, supporter: Supporter) -> dict:
     """Everything Sosedi holds about one person, as they may download it. Anyone else
     appears only as Sosedi has already shown them to this person."""
@@ -214,6 +269,7 @@ def supporter_data_export(*, supporter: Supporter) -> dict:
             }
             for a in supporter.activity.select_related("event")
         ],
+        "groups": _groups(supporter),
         "emails_sent": [
             {
                 "kind": m.kind,

@@ -15,6 +15,11 @@ urlpatterns = [
     path("manage/<str:token>/profile/", views.manage_profile, name="manage_profile"),
     path("manage/<str:token>/location/", views.manage_location, name="manage_location"),
     path("manage/<str:token>/export/", views.manage_export, name="manage_export"),
+    path(
+        "manage/<str:token>/groups/<uuid:membership>/leave/",
+        views.manage_group_leave,
+        name="manage_group_leave",
+    ),
     path("manage/<str:token>/delete/", views.manage_delete, name="manage_delete"),
     path("manage/<str:token>/unsubscribe/", views.manage_unsubscribe, name="manage_unsubscribe"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +18,9 @@ from supporters.forms import (
     ManageLinkForm,
     ProfileForm,
 )
+from supporters.groups import selectors as group_selectors
+from supporters.groups import services as group_services
+from supporters.groups.models import GroupMembership
 from supporters.models import ConsentRecord, OutboxMessage, Supporter
 from supporters.ratelimit import RateLimited, client_ip, client_key, ratelimit_hit
 
@@ -132,6 +136,7 @@ def _manage_page(request, supporter, token, *, status=200, **forms):
         ),
         "location_form": forms.get("location_form") or LocationFields(language=_language()),
         "consent_history": supporter.consent_records.all()[:50],
+        "memberships": group_selectors.memberships_of(supporter=supporter),
         "saved": request.GET.get("saved"),
     }
     return render(request, "supporters/manage.html", context, status=status)
@@ -202,6 +207,16 @@ def manage_export(request, token: str):
     )
     response["Content-Disposition"] = 'attachment; filename="sosedi-my-data.json"'
     return response
+
+
+@require_POST
+@links.link_view()
+def manage_group_leave(request, token: str, membership: uuid.UUID):
+    """Leave one of one's groups; another person's membership is a 404."""
+    supporter = _managed(token)
+    mine = get_object_or_404(GroupMembership, pk=membership, supporter=supporter)
+    group_services.group_leave(membership=mine)
+    return _back_to_manage(token, "group_left")
 
 
 @require_http_methods(["GET", "POST"])

@@ -157,3 +157,74 @@ def test_erasure_removes_every_row_about_the_person_at_once(client, make_support
                 [f"%{me.email}%"],
             )
             assert cursor.fetchone()[0] == 0, f"{table}.{column} still holds the address"
+
+
+# --- local groups on the manage page -----------------------------------------------------
+
+
+@pytest.fixture
+def two_groups(make_supporter):
+    """A group approved around Moscow with me in it and someone else: (group, me, other)."""
+    from supporters.groups import services as groups
+    from tests.supporters.groups.conftest import draft
+
+    leader = make_supporter(name="Анна Лидер", consents=["introductions"])
+    group = groups.group_review(
+        group=groups.group_propose(founder=leader, draft=draft(name="Соседи Хамовников")),
+        decision="approve", note="", reviewer=None,
+    )  # fmt: skip
+    me, other = make_supporter(name="Вера К."), make_supporter(name="Zed Other")
+    groups.group_join(group=group, supporter=me, shares_contact=False)
+    groups.group_join(group=group, supporter=other, shares_contact=True)
+    return group, me, other
+
+
+def leave_url(supporter, membership):
+    return reverse(
+        "supporters:manage_group_leave", args=[links.MANAGE.make(supporter.pk), membership.pk]
+    )
+
+
+def test_the_manage_page_lists_my_groups_with_their_page_and_a_leave_button(client, two_groups):
+    group, me, other = two_groups
+    mine = me.group_memberships.get()
+    page = client.get(url("manage", me)).content.decode()
+    assert "Соседи Хамовников" in page
+    assert reverse("groups:detail", args=[group.pk]) in page
+    assert f'action="{leave_url(me, mine)}"' in page
+    assert str(other.group_memberships.get().pk) not in page
+
+
+def test_leave_removes_my_membership_and_nobody_elses(client, two_groups):
+    group, me, other = two_groups
+    mine = me.group_memberships.get()
+    response = client.post(leave_url(me, mine))
+    assert response.status_code == 302
+    assert response["Location"] == url("manage", me) + "?saved=group_left"
+    assert not me.group_memberships.exists()
+    assert group.memberships.count() == 2  # the leader and the other member stay
+    assert "You are not in any local group." in client.get(url("manage", me)).content.decode()
+
+
+def test_another_persons_membership_in_my_link_is_refused_and_left_alone(client, two_groups):
+    group, me, other = two_groups
+    theirs = other.group_memberships.get()
+    response = client.post(leave_url(me, theirs))
+    assert response.status_code == 404
+    assert other.group_memberships.filter(pk=theirs.pk).exists()
+    assert me.group_memberships.exists() and group.memberships.count() == 3
+
+
+def test_leaving_needs_a_post_with_the_csrf_token(two_groups):
+    from django.test import Client
+
+    _group, me, _other = two_groups
+    mine = me.group_memberships.get()
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.get(leave_url(me, mine)).status_code == 405
+    assert strict.post(leave_url(me, mine)).status_code == 403
+    assert me.group_memberships.filter(pk=mine.pk).exists()
+    page = strict.get(url("manage", me))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    assert strict.post(leave_url(me, mine), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert not me.group_memberships.exists()

@@ -291,3 +291,65 @@ def _merged_into(kept, make_supporter, *, merged_email: str) -> None:
     from supporters.organize.merge import supporter_merge
 
     supporter_merge(kept=kept, merged=make_supporter(email=merged_email), actor=Actor(user=None))
+
+
+def test_the_export_holds_my_groups_my_choices_and_my_group_mail_but_no_other_member(
+    activist, make_supporter
+):
+    from supporters.groups import services as groups
+    from supporters.groups.models import GroupInvitation
+    from tests.supporters.groups.conftest import draft
+
+    me = activist(name="Вера Лидерова")
+    other_leader = activist(name="Olga Otherleader", email="olga@example.org")
+    sharing = activist(name="Sam Sharesall", email="sam@example.org")
+    quiet = activist(name="Quinn Keepsquiet", email="quinn@example.org")
+    mine = groups.group_review(
+        group=groups.group_propose(founder=me, draft=draft(name="Моя группа")),
+        decision="approve", note="", reviewer=None,
+    )  # fmt: skip
+    theirs = groups.group_review(
+        group=groups.group_propose(founder=other_leader, draft=draft(name="Their group")),
+        decision="approve", note="", reviewer=None,
+    )  # fmt: skip
+    groups.group_join(group=mine, supporter=sharing, shares_contact=True)
+    groups.group_join(group=mine, supporter=quiet, shares_contact=False)
+    groups.group_join(group=theirs, supporter=me, shares_contact=False)
+    GroupInvitation.objects.create(group=theirs, supporter=me)
+    groups.group_mail_send(group=mine, sender=me, subject="Субботник", body="В субботу в 10.")
+    groups.group_mail_send(group=theirs, sender=other_leader, subject="Not mine", body="Theirs.")
+
+    data = supporter_data_export(supporter=me)
+    assert json.loads(json.dumps(data)) == data
+    section = data["groups"]
+
+    member_of = {m["group"]["name"]: m for m in section["memberships"]}
+    assert set(member_of) == {"Моя группа", "Their group"}
+    assert member_of["Моя группа"]["group"]["id"] == str(mine.pk)
+    choices = {
+        name: (m["role"], m["shares_name_and_email_with_leaders"]) for name, m in member_of.items()
+    }
+    assert choices == {"Моя группа": ("leader", True), "Their group": ("member", False)}
+    assert all(m["joined_at"] for m in section["memberships"])
+    (founded,) = section["founded"]
+    assert (founded["id"], founded["status"], founded["area"]["radius_km"]) == (
+        str(mine.pk),
+        "approved",
+        5,
+    )
+    assert [i["group"]["id"] for i in section["invitations"]] == [str(theirs.pk)]
+    (mail,) = section["mail_sent"]
+    assert (mail["subject"], mail["body"], mail["recipients"]) == (
+        "Субботник",
+        "В субботу в 10.",
+        2,
+    )
+    assert mail["sent_at"] and mail["group"]["id"] == str(mine.pk)
+    assert section["trusted_host_since"] is None
+
+    text = json.dumps(data, ensure_ascii=False)
+    for other in (other_leader, sharing, quiet):
+        for detail in (other.email, other.display_name, other.first_name, str(other.pk)):
+            assert detail not in text, (other.display_name, detail)
+    # The leader's mail I received is among my emails, not among the mail I sent.
+    assert "Not mine" not in json.dumps(section) and "Not mine" in text
