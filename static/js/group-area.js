@@ -38,3 +38,47 @@
     corners = []; write(); if (status) status.textContent = initialStatus;
   });
 })();
+
+/* A circle around a pin (location-field.js runs the pin map): a click on the map chooses
+   "a circle" as the kind of area, and the circle is drawn at the radius given. */
+(function () {
+  "use strict";
+  var el = document.getElementById("pin-map");
+  var radius = document.getElementById("id_radius_km");
+  if (!el || !radius || typeof L === "undefined") return;
+  var latField = document.getElementById(el.dataset.latField);
+  var lonField = document.getElementById(el.dataset.lonField);
+  var map = null, circle = null, centre = null;
+
+  function draw() {
+    var km = parseFloat(radius.value);
+    if (circle) { map.removeLayer(circle); circle = null; }
+    if (!map || !centre || !(km > 0)) return;
+    circle = L.circle(centre, {
+      radius: km * 1000, className: "group-circle", interactive: false,
+      color: "#2f6f4f", weight: 2, fillColor: "#3c9a6b", fillOpacity: 0.2
+    }).addTo(map);
+    if (!map.getBounds().contains(circle.getBounds())) {
+      map.fitBounds(circle.getBounds(), { padding: [10, 10] });
+    }
+  }
+  // The pin map is made when its <details> first opens: catch it then. Its own click
+  // handler (which fills the hidden fields) comes after this one, so read the click.
+  L.Map.addInitHook(function () {
+    if (this.getContainer() !== el) return;
+    map = this;
+    map.on("click", function (e) {
+      centre = e.latlng.wrap();
+      var radio = document.querySelector('input[name="area_kind"][value="circle"]');
+      if (radio) radio.checked = true;
+      draw();
+    });
+    setTimeout(function () {  // a form shown again with its pin
+      if (latField.value && lonField.value) {
+        centre = L.latLng(parseFloat(latField.value), parseFloat(lonField.value));
+        draw();
+      }
+    }, 0);
+  });
+  radius.addEventListener("input", draw);
+})();
