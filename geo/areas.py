@@ -10,7 +10,8 @@ import json
 
 import h3
 from django.conf import settings
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point, Polygon
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point, Polygon, WKBWriter
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -54,10 +55,15 @@ def polygon_from_geojson(text: str) -> Polygon:
         if data.get("type") != "Polygon":
             raise AreaError(_("Draw one area on the map."))
         shape = GEOSGeometry(json.dumps(data), srid=4326)
-    except (ValueError, TypeError, AttributeError, GEOSException) as exc:
+    # GDAL parses the GeoJSON: coordinates that are not numbers are a GDALException.
+    except (ValueError, TypeError, AttributeError, GEOSException, GDALException) as exc:
         if isinstance(exc, AreaError):
             raise
         raise AreaError(_("Draw one area on the map.")) from exc
+    if shape.empty:
+        raise AreaError(_("Draw one area on the map."))
+    if shape.hasz:  # heights from another tool: the area column is flat (WKB out in 2D)
+        shape = GEOSGeometry(WKBWriter().write(shape), srid=4326)
     if shape.num_coords > MAX_VERTICES + 1:
         raise AreaError(_("Draw the area with at most %(n)s points.") % {"n": MAX_VERTICES})
     if not shape.valid:
