@@ -129,7 +129,8 @@ def group_new(request, activist):
     return render(request, "groups/form.html", context, status=status)
 
 
-def _join(request, group: LocalGroup, supporter):
+def _join(request, group: LocalGroup, supporter, *, back: str = ""):
+    """Join, then back to `back` (the invitation, for a person not signed in) or the group."""
     form = JoinForm(request.POST)
     form.is_valid()  # a checkbox: always valid
     try:
@@ -144,7 +145,7 @@ def _join(request, group: LocalGroup, supporter):
         messages.success(request, _("You are a member. The leaders see your name and email."))
     else:
         messages.success(request, _("You are a member. The leaders do not see your name or email."))
-    return redirect("groups:detail", pk=group.pk)
+    return redirect(back or reverse("groups:detail", args=[group.pk]))
 
 
 @require_POST
@@ -165,7 +166,8 @@ def group_invitation(request, token: str):
     if invitation is None:
         raise Http404
     if request.method == "POST":
-        return _join(request, invitation.group, invitation.supporter)
+        back = reverse("groups:invitation", args=[token])
+        return _join(request, invitation.group, invitation.supporter, back=back)
     membership = selectors.membership_of(group=invitation.group, supporter=invitation.supporter)
     context = {
         "group": invitation.group,
