@@ -6,6 +6,7 @@ group_patterns = [
     path("", views.group_list, name="list"),
     path("new/", views.group_new, name="new"),
     path("<uuid:pk>/", views.group_detail, name="detail"),
+    path("<uuid:pk>/edit/", views.group_edit, name="edit"),
     path("<uuid:pk>/join/", views.group_join, name="join"),
     path("<uuid:pk>/leave/", views.group_leave_signed_in, name="leave_signed_in"),
     path("<uuid:pk>/lead/", views.group_lead, name="lead"),

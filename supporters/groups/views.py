@@ -129,6 +129,39 @@ def group_new(request, activist):
     return render(request, "groups/form.html", context, status=status)
 
 
+def _as_posted(group: LocalGroup) -> dict:
+    """A group's fields as its form posts them, to change it."""
+    data = {"name": group.name, "description": group.description, "language": group.language,
+            "area_kind": group.area_kind, "location_text": group.area_name,
+            "radius_km": group.radius_km}  # fmt: skip
+    if group.area_kind == LocalGroup.AreaKind.CIRCLE:
+        data.update(pin_lat=round(group.centre.y, 6), pin_lon=round(group.centre.x, 6))
+    elif group.area_kind == LocalGroup.AreaKind.POLYGON:
+        data["polygon"] = group.area.json
+    return data
+
+
+@require_http_methods(["GET", "POST"])
+@activist_required
+def group_edit(request, activist, pk):
+    """The founder changes a group the organizers sent back; it then waits again."""
+    group = get_object_or_404(LocalGroup, pk=pk, founder=activist, status=LocalGroup.Status.CHANGES)
+    form = GroupForm(request.POST or None, language=_language(), initial=_as_posted(group))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_change(group=group, founder=activist, draft=form.draft)
+        except services.GroupError as exc:
+            return _refused(request, exc)
+        messages.success(request, _("Thank you: the organizers will look at your group again."))
+        return redirect("groups:detail", pk=group.pk)
+    context = {
+        "form": form,
+        "group": group,
+        "town_radius": f"{settings.SOSEDI_GROUP_TOWN_RADIUS_KM:g}",
+    }
+    return render(request, "groups/form.html", context, status=400 if form.is_bound else 200)
+
+
 def _join(request, group: LocalGroup, supporter, *, back: str = ""):
     """Join, then back to `back` (the invitation, for a person not signed in) or the group."""
     form = JoinForm(request.POST)

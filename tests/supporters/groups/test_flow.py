@@ -243,3 +243,27 @@ def test_invitations_count_with_event_invitations_in_one_weekly_limit(
         invited_at=timezone.now() - timedelta(days=8)
     )
     assert person in group_invitees(group=group)
+
+
+def test_the_founder_changes_a_group_sent_back_on_its_page_and_it_waits_again(activist, signed_in):
+    founder = activist()
+    group = services.group_propose(founder=founder, draft=draft())
+    services.group_review(group=group, decision="changes", note="Назовите район", reviewer=None)
+    page = signed_in(founder)
+    detail = page.get(reverse("groups:detail", args=[group.pk])).content.decode()
+    edit = reverse("groups:edit", args=[group.pk])
+    assert edit in detail and "Назовите район" in detail
+    form = page.get(edit).content.decode()
+    assert 'value="Соседи Хамовников"' in form and 'value="55.75' in form
+
+    changed = page.post(
+        edit,
+        {"name": "Хамовники", "description": "Парки", "language": "ru", "area_kind": "circle",
+         "pin_lat": "55.73", "pin_lon": "37.57", "radius_km": "4"},
+    )  # fmt: skip
+
+    assert changed.status_code == 302
+    group.refresh_from_db()
+    assert (group.status, group.name, group.radius_km) == ("proposed", "Хамовники", 4)
+    assert signed_in(activist()).get(edit).status_code == 404  # not the founder
+    assert page.get(edit).status_code == 404  # waiting again: nothing to change
