@@ -3,9 +3,12 @@ changes, groups whose last leader left, and every group with its activity; suspe
 group and marking a founder a trusted host. Coordinators and admins; every look is in the
 audit log (the page names founders)."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +31,21 @@ def group_queue(request):
                 "memberships", filter=Q(memberships__shares_contact=True), distinct=True
             ),
             mail_count=Count("mails", distinct=True),
+            joined_30_days=Count(
+                "memberships",
+                filter=Q(memberships__joined_at__gte=timezone.now() - timedelta(days=30)),
+                distinct=True,
+            ),
+            events_held=Count(
+                "events",
+                filter=Q(events__status="approved", events__ends_at__lt=timezone.now()),
+                distinct=True,
+            ),
+            attended=Count(
+                "events__activity",
+                filter=Q(events__activity__kind="event_attended"),
+                distinct=True,
+            ),
         )
         .order_by("status", "-created_at")
     )

@@ -61,3 +61,33 @@ def test_only_a_leader_holds_a_groups_event_and_the_form_starts_at_its_area(
     assert f'value="{round(group.centre.y, 6)}"' in html and 'name="invite_nearby"' in html
     group_page = signed_in(leader).get(reverse("groups:detail", args=[group.pk])).content.decode()
     assert f"?group={group.pk}" in group_page
+
+
+def test_the_organizers_page_counts_each_groups_members_mail_events_and_attendance(
+    approved_group, activist, as_role
+):
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from supporters.nearby.models import Activity, Event
+
+    group, leader = approved_group
+    member = services.group_join(group=group, supporter=activist(), shares_contact=False)
+    services.group_mail_send(group=group, sender=leader, subject="s", body="b")
+    event = event_propose(host=leader, draft=replace(event_draft(), group=group))
+    past = timezone.now() - timedelta(days=3)
+    Event.objects.filter(pk=event.pk).update(
+        status="approved", starts_at=past, ends_at=past + timedelta(hours=2)
+    )
+    Activity.objects.create(
+        supporter=member.supporter, kind="event_attended", event=event, occurred_at=past
+    )
+
+    html = as_role("coordinator").get(reverse("organize_groups:queue")).content.decode()
+
+    row = re.search(rf"<tr>\s*<td><a [^>]*>{group.name}</a></td>(.*?)</tr>", html, re.S).group(1)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    # status, members, sharing, joined in 30 days, mails, events held, attendances
+    assert cells[:7] == ["approved", "2", "1", "2", "1", "1", "1"]
