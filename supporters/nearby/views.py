@@ -252,9 +252,7 @@ def event_new(request, activist):
         status = 400
     else:
         form, status = EventForm(language=_language(), group=group), 200
-    return render(
-        request, "nearby/event_form.html", {"form": form, "group": group}, status=status
-    )
+    return render(request, "nearby/event_form.html", {"form": form, "group": group}, status=status)
 
 
 def _led_group(request, activist):

@@ -75,9 +75,7 @@ def test_a_segment_of_a_groups_members_holds_them_only(approved_group, activist,
     assert refused.status_code == 400 and Segment.objects.count() == 1
 
 
-def test_the_dashboard_heatmap_outlines_the_groups_areas_with_their_counts(
-    approved_group, as_role
-):
+def test_the_dashboard_heatmap_outlines_the_groups_areas_with_their_counts(approved_group, as_role):
     group, _founder = approved_group
     frame = as_role("organizer").get(reverse("organize:heatmap")).content.decode()
     # The hook's config is JSON with sorted keys: area, members, name.
