@@ -293,10 +293,14 @@ def outbox_requeue(*, messages: Iterable[OutboxMessage]) -> int:
     """Give failed messages a new round of attempts (after a long mail-server outage)."""
     from supporters.tasks import deliver_message
 
-    ids = [m.pk for m in messages if m.status == OutboxMessage.Status.FAILED]
-    OutboxMessage.objects.filter(pk__in=ids, status=OutboxMessage.Status.FAILED).update(
-        status=OutboxMessage.Status.QUEUED, attempts=0
+    # The rows as they are now, locked: a message another admin queued again meanwhile is
+    # not failed any more, and gets no second delivery job.
+    ids = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(pk__in=[m.pk for m in messages], status=OutboxMessage.Status.FAILED)
+        .values_list("pk", flat=True)
     )
+    OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxMessage.Status.QUEUED, attempts=0)
     for pk in ids:
         deliver_message.defer(message_id=pk)
     return len(ids)

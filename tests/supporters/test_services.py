@@ -446,16 +446,19 @@ def test_requeueing_gives_only_failed_messages_a_new_round(make_supporter, deliv
     assert queued.pk in already
 
 
-def test_requeueing_leaves_a_message_that_is_no_longer_failed(make_supporter):
+def test_requeueing_leaves_a_message_that_is_no_longer_failed(make_supporter, delivery_jobs):
     ann = make_supporter()
     message = services.message_queue(**manage_mail(ann, kind="f"))
     OutboxMessage.objects.filter(pk=message.pk).update(status="failed", attempts=8)
     listed = list(OutboxMessage.objects.filter(status="failed"))  # the admin's list page
     OutboxMessage.objects.filter(pk=message.pk).update(status="sent")  # sent meanwhile
+    already = delivery_jobs()
 
-    services.outbox_requeue(messages=listed)
+    # Nothing queued again, nor counted, nor given a second delivery job.
+    assert services.outbox_requeue(messages=listed) == 0
 
     assert OutboxMessage.objects.filter(pk=message.pk, status="sent", attempts=8).exists()
+    assert delivery_jobs() == already
 
 
 def test_a_manage_link_goes_to_a_known_address_and_nowhere_for_an_unknown_one(
