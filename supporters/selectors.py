@@ -236,8 +236,27 @@ def supporter_data_export(*, supporter: Supporter) -> dict:
             {"email": a.email, "merged_at": a.merged_at.isoformat()}
             for a in supporter.merged_addresses.order_by("merged_at")
         ],
+        # Records of theirs merged into this one (their own earlier address and name).
+        "merges": [
+            {"email": m.merged_email, "name": m.merged_name, "at": m.merged_at.isoformat()}
+            for m in supporter.merges.order_by("merged_at")
+        ],
         "introductions_asked": _introductions_asked(supporter),
         "introductions_offered": _introductions_offered(supporter),
+        # The people they blocked and reported, by the first name Sosedi showed them.
+        "blocks": [
+            {"first_name": b.blocked.first_name, "at": b.created_at.isoformat()}
+            for b in supporter.blocks_made.select_related("blocked").order_by("created_at")
+        ],
+        "reports_made": [
+            {
+                "first_name": r.reported.first_name,
+                "note": r.note,
+                "status": r.status,
+                "at": r.created_at.isoformat(),
+            }
+            for r in supporter.reports_made.select_related("reported").order_by("created_at")
+        ],
         "events_hosted": [
             _event_summary(e)
             | {

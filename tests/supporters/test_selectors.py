@@ -206,6 +206,10 @@ def test_the_export_holds_tags_merges_introductions_events_and_activity(
     nearby.introduction_accept(
         introduction=Introduction.objects.get(request__requester=anna, candidate=me)
     )
+    # Pavel's request I blocked and reported.
+    from_pavel = Introduction.objects.get(request__requester=pavel, candidate=me)
+    nearby.requester_block(introduction=from_pavel)
+    nearby.introduction_report(introduction=from_pavel, note="Пишет странное")
     # I asked three people: Friend accepted, Refuser declined, Quiet has not answered.
     nearby.introduction_request(requester=me, message="Tree planting, anyone?", count=3)
     asked = {i.candidate: i for i in Introduction.objects.filter(request__requester=me)}
@@ -251,7 +255,15 @@ def test_the_export_holds_tags_merges_introductions_events_and_activity(
         "Anna Yesova",
         anna.email,
     )
-    assert offered["Pavel"]["status"] == "pending"
+    # The block and the report, by the first name the request's mail gave.
+    assert [b["first_name"] for b in data["blocks"]] == ["Pavel"]
+    assert [(r["first_name"], r["note"], r["status"]) for r in data["reports_made"]] == [
+        ("Pavel", "Пишет странное", "open")
+    ]
+    assert [(m["email"], m["name"]) for m in data["merges"]] == [
+        ("vera.old@example.org", "Test Person")
+    ]
+    assert offered["Pavel"]["status"] == "declined"  # blocking declines it
     assert offered["Pavel"]["message"] == "Pavel here: chess?"
     assert "name" not in offered["Pavel"] and "email" not in offered["Pavel"]
 
