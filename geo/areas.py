@@ -69,6 +69,8 @@ def polygon_from_geojson(text: str) -> Polygon:
     if not shape.valid:
         raise AreaError(_("The area's edges cross each other: draw it again."))
     xmin, ymin, xmax, ymax = shape.extent
+    if xmax - xmin > 180:
+        raise AreaError(_("Draw the area without crossing the 180th meridian."))
     if not (xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90):
         raise AreaError(_("The area is outside the map."))
     return shape

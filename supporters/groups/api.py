@@ -49,7 +49,7 @@ def public_groups(request):
             "id": g.pk,
             "geometry": {
                 "type": "Point",
-                "coordinates": [round(g.centre.x, 5), round(g.centre.y, 5)],
+                "coordinates": [round(g.centre.x, 3), round(g.centre.y, 3)],
             },
             "properties": {
                 "name": g.name,

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 
-from geo import areas
+from geo import areas, hexgrid
 from geo.geocoding import GeocodingError, geocode
 from supporters.groups.models import LocalGroup
 from supporters.groups.services import REVIEWS, GroupDraft
@@ -81,7 +81,9 @@ class GroupForm(forms.Form):
             raise areas.AreaError(_("Click the map on the circle's centre."))
         if radius is None:
             raise areas.AreaError(_("Give the circle's radius."))
-        centre = Point(lon, lat, srid=4326)
+        # The centre is public (the map's marker): the clicked point is kept only as the
+        # centre of its resolution-7 hexagon, so that a click on a door says nothing.
+        _cell, centre = hexgrid.snap(Point(lon, lat, srid=4326), resolution=areas.MIN_RESOLUTION)
         return {"area": areas.circle(centre, radius), "centre": centre, "radius_km": radius}
 
     def _polygon(self, data) -> dict:
@@ -119,6 +121,9 @@ class GroupMailForm(forms.Form):
     body = forms.CharField(
         label=_("Message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8})
     )
+
+    def clean_subject(self) -> str:
+        return " ".join(self.cleaned_data["subject"].split())  # one line: a mail header
 
 
 class MemberForm(forms.Form):

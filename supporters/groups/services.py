@@ -32,6 +32,8 @@ from supporters.services import message_compose, message_queue, messages_queue
 
 Role = GroupMembership.Role
 Status = LocalGroup.Status
+# Groups that have been public; only these can be archived (and stay visible so).
+PUBLISHED = (Status.APPROVED, Status.SUSPENDED)
 
 
 class GroupError(Exception):
@@ -70,6 +72,13 @@ def founder_require(supporter: Supporter) -> None:
         raise GroupError(_("The organizers have closed introductions and events for your account."))
 
 
+def _area_check(area: Polygon) -> None:
+    try:
+        areas.area_check(area)
+    except areas.AreaError as exc:
+        raise GroupError(str(exc)) from exc
+
+
 def group_url(group: LocalGroup) -> str:
     return absolute(reverse("groups:detail", args=[group.pk]))
 
@@ -83,7 +92,7 @@ def group_propose(*, founder: Supporter, draft: GroupDraft) -> LocalGroup:
     """A supporter proposes a group and leads it; coordinators approve it first, unless
     the organizers have marked the founder a trusted host."""
     founder_require(founder)
-    areas.area_check(draft.area)
+    _area_check(draft.area)
     ratelimit_hit(
         scope="group_propose",
         key=str(founder.pk),
@@ -109,7 +118,7 @@ def group_change(*, group: LocalGroup, founder: Supporter, draft: GroupDraft) ->
     group = LocalGroup.objects.select_for_update().get(pk=group.pk)
     if group.founder_id != founder.pk or group.status != Status.CHANGES:
         raise GroupError(_("This group cannot be changed now."))
-    areas.area_check(draft.area)
+    _area_check(draft.area)
     for field, value in vars(draft).items():
         setattr(group, field, value)
     group.status = Status.PROPOSED
@@ -197,15 +206,32 @@ def group_invitations_prepare_batch(*, group_id, batch: int) -> int:
 
 
 @transaction.atomic
-def group_join(*, group: LocalGroup, supporter: Supporter, shares_contact: bool) -> GroupMembership:
+def group_join(
+    *,
+    group: LocalGroup,
+    supporter: Supporter,
+    shares_contact: bool,
+    invitation: GroupInvitation | None = None,
+) -> GroupMembership:
     """Join an approved group, sharing one's name and email with its leaders or not (a
-    second, separate choice). Joining again changes only that choice."""
+    second, separate choice). Joining again, signed in, changes only that choice.
+
+    From an `invitation` (a link that may have been forwarded): it is used up, and a
+    member's choice is never changed through it."""
     group = LocalGroup.objects.select_for_update().get(pk=group.pk)
     if not group.is_open:
         raise GroupError(_("This group is not open for members now."))
     if supporter.status != Supporter.Status.ACTIVE:
         raise GroupError(_("Only active supporters can do this."))
-    membership = GroupMembership.objects.filter(group=group, supporter=supporter).first()
+    membership = (
+        GroupMembership.objects.select_for_update().filter(group=group, supporter=supporter).first()
+    )
+    if invitation is not None:
+        used = GroupInvitation.objects.filter(pk=invitation.pk, group=group, supporter=supporter)
+        if not used.delete()[0]:
+            raise GroupError(_("This invitation has been used already."))
+        if membership is not None:
+            return membership
     if membership is not None:
         if not membership.leads and membership.shares_contact != shares_contact:
             membership.shares_contact = shares_contact
@@ -226,9 +252,15 @@ def group_join(*, group: LocalGroup, supporter: Supporter, shares_contact: bool)
 
 def _succession(group: LocalGroup, leaving: GroupMembership) -> None:
     """The leader leaves: the longest-serving co-leader leads (and is told so); with none,
-    the group is archived and flagged for the organizers."""
+    the group is archived and flagged for the organizers. A group never approved (nobody
+    but its founder in it, never public) is deleted instead. The group is locked."""
+    if group.status not in PUBLISHED:
+        leaving.delete()
+        group.delete()
+        return
     heir = (
-        GroupMembership.objects.filter(group=group, role=Role.CO_LEADER)
+        GroupMembership.objects.select_for_update()
+        .filter(group=group, role=Role.CO_LEADER)
         .exclude(pk=leaving.pk)
         .select_related("supporter")
         .order_by("joined_at", "pk")
@@ -252,11 +284,15 @@ def _succession(group: LocalGroup, leaving: GroupMembership) -> None:
 
 @transaction.atomic
 def group_leave(*, membership: GroupMembership) -> None:
-    """Leave a group: the membership goes; a leader's group passes on (_succession)."""
-    membership = (
-        GroupMembership.objects.select_for_update().select_related("group").get(pk=membership.pk)
-    )
-    group = LocalGroup.objects.select_for_update().get(pk=membership.group_id)
+    """Leave a group: the membership goes; a leader's group passes on (_succession).
+    Leaving twice (a mail client's one-click and a person's click at once) is leaving."""
+    # The group first, then its memberships: the order every service locks them in.
+    group = LocalGroup.objects.select_for_update().filter(pk=membership.group_id).first()
+    membership = GroupMembership.objects.select_for_update().filter(pk=membership.pk).first()
+    if group is None or membership is None:
+        return
+    # An invitation not used yet cannot bring them back.
+    GroupInvitation.objects.filter(group=group, supporter_id=membership.supporter_id).delete()
     if membership.role == Role.LEADER:
         _succession(group, membership)
     else:
@@ -273,7 +309,11 @@ def groups_erase(*, supporter: Supporter) -> None:
 def _leader_require(
     group: LocalGroup, supporter: Supporter, *, leader_only=False
 ) -> GroupMembership:
-    membership = GroupMembership.objects.filter(group=group, supporter=supporter).first()
+    """The supporter's membership if they lead the group (the caller holds its lock)."""
+    LocalGroup.objects.select_for_update().filter(pk=group.pk).first()
+    membership = (
+        GroupMembership.objects.select_for_update().filter(group=group, supporter=supporter).first()
+    )
     allowed = (Role.LEADER,) if leader_only else (Role.LEADER, Role.CO_LEADER)
     if membership is None or membership.role not in allowed:
         raise GroupError(_("Only this group's leaders can do this."))
@@ -319,6 +359,8 @@ def group_hand_over(
 def group_archive(*, group: LocalGroup, leader: Supporter) -> LocalGroup:
     _leader_require(group, leader, leader_only=True)
     group = LocalGroup.objects.select_for_update().get(pk=group.pk)
+    if group.status not in PUBLISHED:
+        raise GroupError(_("Only an approved group can be archived."))
     group.status = Status.ARCHIVED
     group.save(update_fields=["status"])
     return group

@@ -162,13 +162,16 @@ def group_edit(request, activist, pk):
     return render(request, "groups/form.html", context, status=400 if form.is_bound else 200)
 
 
-def _join(request, group: LocalGroup, supporter, *, back: str = ""):
-    """Join, then back to `back` (the invitation, for a person not signed in) or the group."""
+def _join(request, group: LocalGroup, supporter, *, invitation=None):
+    """Join (from an `invitation`, or signed in), then to the group's page."""
     form = JoinForm(request.POST)
     form.is_valid()  # a checkbox: always valid
     try:
         membership = services.group_join(
-            group=group, supporter=supporter, shares_contact=form.cleaned_data["shares_contact"]
+            group=group,
+            supporter=supporter,
+            shares_contact=form.cleaned_data["shares_contact"],
+            invitation=invitation,
         )
     except services.GroupError as exc:
         return _refused(request, exc)
@@ -178,7 +181,7 @@ def _join(request, group: LocalGroup, supporter, *, back: str = ""):
         messages.success(request, _("You are a member. The leaders see your name and email."))
     else:
         messages.success(request, _("You are a member. The leaders do not see your name or email."))
-    return redirect(back or reverse("groups:detail", args=[group.pk]))
+    return redirect("groups:detail", pk=group.pk)
 
 
 @require_POST
@@ -196,11 +199,18 @@ def group_invitation(request, token: str):
         .filter(pk=links.GROUP_INVITATION.read(token))
         .first()
     )
-    if invitation is None:
-        raise Http404
+    if invitation is None:  # used, or the person left or was erased
+        message = _("This invitation has been used already.")
+        return _problem(request, _("That did not work"), message, 410)
     if request.method == "POST":
-        back = reverse("groups:invitation", args=[token])
-        return _join(request, invitation.group, invitation.supporter, back=back)
+        # Answered here, not redirected: the link is used up, and the person is not signed
+        # in, so the group's page would ask them to sign in to join.
+        response = _join(request, invitation.group, invitation.supporter, invitation=invitation)
+        if response.status_code != 302:
+            return response
+        membership = selectors.membership_of(group=invitation.group, supporter=invitation.supporter)
+        context = {"group": invitation.group, "membership": membership}
+        return render(request, "groups/invitation.html", context)
     membership = selectors.membership_of(group=invitation.group, supporter=invitation.supporter)
     context = {
         "group": invitation.group,

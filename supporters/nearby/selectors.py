@@ -242,13 +242,14 @@ def event_invitees(*, event: Event) -> QuerySet[Supporter]:
         consent_event_invitations=True, location__dwithin=(event.venue, D(km=event.radius_km))
     )
     if event.group_id is not None:
-        # Its members joined for its mail and events; the others only if the leader asked.
+        # Its members who accept event invitations; the others only if the leader asked.
         from supporters.groups.models import GroupMembership
 
         members = Q(
             Exists(
                 GroupMembership.objects.filter(group_id=event.group_id, supporter=OuterRef("pk"))
-            )
+            ),
+            consent_event_invitations=True,
         )
         wanted = members | nearby if event.invite_nearby else members
     else:

@@ -24,8 +24,13 @@ def test_a_group_event_invites_its_members_and_nearby_people_only_if_asked(
     approved_group, activist, make_supporter, nearby
 ):
     group, leader = approved_group
-    member = make_supporter(email="member@example.org", lon=39.7, lat=47.23)  # Rostov, no consent
+    # Members far away (Rostov): one accepts event invitations, one does not.
+    member = make_supporter(
+        email="member@example.org", lon=39.7, lat=47.23, consents=["event_invitations"]
+    )
     services.group_join(group=group, supporter=member, shares_contact=False)
+    no_consent = make_supporter(email="quiet@example.org", lon=39.7, lat=47.23)
+    services.group_join(group=group, supporter=no_consent, shares_contact=False)
     neighbour = make_supporter(email="neighbour@example.org", consents=["event_invitations"])
     event = event_propose(
         host=leader, draft=replace(event_draft(), group=group, invite_nearby=nearby)

@@ -77,8 +77,16 @@ def test_a_group_from_proposal_to_hand_over_through_pages_worker_and_outbox(
         path = link_in(invitation.body_text, "/groups/invitation/")
         assert "Соседи Хамовников" in signed_in(person).get(path).content.decode()
         joined = signed_in(person).post(path, {"shares_contact": "on"} if shares else {})
-        assert joined.status_code == 302
+        assert joined.status_code == 200 and "You are a member" in joined.content.decode()
+        # The link is used up: a second post (a forwarded mail) changes nothing.
+        again = signed_in(person).post(path, {} if shares else {"shares_contact": "on"})
+        assert again.status_code == 410
     sharing, quiet = near[0], near[1]
+    assert dict(
+        GroupMembership.objects.filter(supporter__in=[sharing, quiet]).values_list(
+            "supporter__email", "shares_contact"
+        )
+    ) == {sharing.email: True, quiet.email: False}
     assert GroupMembership.objects.filter(group=group).count() == 3
 
     # The leaders' page: the sharing member by name and email, the other only counted.
@@ -267,3 +275,67 @@ def test_the_founder_changes_a_group_sent_back_on_its_page_and_it_waits_again(ac
     assert (group.status, group.name, group.radius_km) == ("proposed", "Хамовники", 4)
     assert signed_in(activist()).get(edit).status_code == 404  # not the founder
     assert page.get(edit).status_code == 404  # waiting again: nothing to change
+
+
+def test_a_group_never_approved_never_becomes_public(activist, signed_in, client):
+    founder = activist()
+    proposed = services.group_propose(founder=founder, draft=draft(name="Proposal"))
+    with pytest.raises(services.GroupError):  # only an approved group is archived
+        services.group_archive(group=proposed, leader=founder)
+    rejected = services.group_propose(founder=founder, draft=draft(name="Rejected"))
+    services.group_review(group=rejected, decision="reject", note="нет", reviewer=None)
+
+    # Its founder leaving (or being erased) deletes it: it was never anyone else's.
+    for group in (proposed, rejected):
+        services.group_leave(membership=GroupMembership.objects.get(group=group))
+        assert not LocalGroup.objects.filter(pk=group.pk).exists()
+        assert client.get(reverse("groups:detail", args=[group.pk])).status_code == 404
+
+
+def test_leaving_twice_at_once_is_leaving_once(approved_group, activist, client):
+    group, _leader = approved_group
+    membership = services.group_join(group=group, supporter=activist(), shares_contact=False)
+    stale = GroupMembership.objects.get(pk=membership.pk)
+    services.group_leave(membership=membership)
+    services.group_leave(membership=stale)  # the second click: nothing left, no error
+    from supporters import links
+
+    leave = reverse("groups:leave", args=[links.GROUP_LEAVE.make(membership.pk)])
+    assert client.post(leave).status_code == 200
+
+
+def test_a_circles_public_centre_is_its_hexagons_and_a_subject_is_one_line(
+    approved_group, activist, signed_in
+):
+    import h3
+
+    founder = activist()
+    signed_in(founder).post(
+        reverse("groups:new"),
+        {"name": "Дверь", "description": "d", "language": "ru", "area_kind": "circle",
+         "pin_lat": "55.751234", "pin_lon": "37.618765", "radius_km": "3"},
+    )  # fmt: skip
+    group = LocalGroup.objects.get(name="Дверь")
+    cell = h3.latlng_to_cell(55.751234, 37.618765, 7)
+    lat, lon = h3.cell_to_latlng(cell)
+    assert (round(group.centre.y, 6), round(group.centre.x, 6)) == (round(lat, 6), round(lon, 6))
+
+    approved, leader = approved_group
+    signed_in(leader).post(
+        reverse("groups:lead", args=[approved.pk]),
+        {"action": "mail", "subject": "Встреча\r\nBcc: x@example.org", "body": "b"},
+    )
+    assert approved.mails.get().subject == "Встреча Bcc: x@example.org"
+
+
+def test_an_area_across_the_180th_meridian_is_refused(activist, signed_in):
+    import json
+
+    box = [[179.9, 60], [-179.9, 60], [-179.9, 60.1], [179.9, 60.1], [179.9, 60]]
+    response = signed_in(activist()).post(
+        reverse("groups:new"),
+        {"name": "X", "description": "d", "language": "ru", "area_kind": "polygon",
+         "polygon": json.dumps({"type": "Polygon", "coordinates": [box]})},
+    )  # fmt: skip
+    assert response.status_code == 400 and "180th meridian" in response.content.decode()
+    assert not LocalGroup.objects.exists()
