@@ -114,8 +114,13 @@ class SegmentForm(forms.Form):
     group = forms.ModelChoiceField(
         label=_("Members of the local group"),
         required=False,
-        queryset=LocalGroup.objects.exclude(
-            status__in=[LocalGroup.Status.PROPOSED, LocalGroup.Status.REJECTED]
+        # Groups that have been public (a proposal may yet be deleted with its founder).
+        queryset=LocalGroup.objects.filter(
+            status__in=[
+                LocalGroup.Status.APPROVED,
+                LocalGroup.Status.SUSPENDED,
+                LocalGroup.Status.ARCHIVED,
+            ]
         ).order_by("name"),
         empty_label=_("any"),
     )
