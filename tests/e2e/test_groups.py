@@ -12,21 +12,26 @@ group-lead.png (where: tests/e2e/__init__.py).
 
 import os
 import re
-import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from supporters.groups import services
 from supporters.groups.models import GroupMembership, LocalGroup
 from supporters.models import OutboxMessage
-from tests.e2e import SCREENSHOTS, chromium
+from tests.e2e import (
+    SCREENSHOTS,
+    nearby_sign_in,
+    open_mail,
+    organizer_log_in,
+    watched_page,
+    worker_run,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -46,82 +51,6 @@ def coordinator(transactional_db, django_user_model):
     user.groups.add(Group.objects.get(name="coordinator"))
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     return user, device
-
-
-@pytest.fixture
-def browser(live_server, settings):
-    from playwright.sync_api import sync_playwright
-
-    settings.DEBUG = True  # the development outbox
-    settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
-    settings.SITE_URL = live_server.url
-    with sync_playwright() as p:
-        browser = chromium(p)
-        yield browser
-        browser.close()
-
-
-def _person(browser, *, width=1100, height=900):
-    """A browser context of its own (its own cookies): one person at one computer."""
-    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.hosts_requested = set()
-    page.console_errors = []
-    page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    return page
-
-
-def _open_mail(page, live_server, *, to: str, subject_contains: str) -> str:
-    """Open the newest matching mail in the development outbox; its first link."""
-    page.goto(f"{live_server.url}/dev/outbox/")
-    row = page.locator("tr", has_text=to).filter(has_text=subject_contains).first
-    row.locator("a").click()
-    return page.locator("pre.mail-body a").first.get_attribute("href")
-
-
-def _sign_in(page, live_server, email: str) -> None:
-    """As an activist does: /nearby/, a sign-in link by mail, the button on its page."""
-    page.goto(f"{live_server.url}/nearby/")
-    page.fill("#id_email", email)
-    page.click("button[type=submit]:has-text('Email me a sign-in link')")
-    page.wait_for_selector("h1:has-text('Check your email')")
-    link = _open_mail(page, live_server, to=email, subject_contains="sign-in link")
-    page.goto(link)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url("**/nearby/")
-
-
-def _log_in(page, live_server, device) -> None:
-    """An organizer's two steps: password, then the TOTP code of their phone."""
-    page.goto(f"{live_server.url}/organize/")
-    page.wait_for_url("**/organize/login/**")
-    page.fill("#id_username", "katya")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/organize/verify/**")
-    page.fill("#id_token", f"{totp(device.bin_key, step=30, t0=0, digits=6, drift=0):06d}")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/organize/")
-
-
-def _worker_run(run_worker) -> None:
-    """The worker until the email queue is empty, in a thread of its own: Playwright's sync
-    API keeps an event loop running in this one, and the worker starts its own."""
-    failures = []
-
-    def run():
-        try:
-            run_worker(queues=["email"])
-        except Exception as exc:  # re-raised below, in the test's thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the worker did not finish within 60 s"
-    if failures:
-        raise failures[0]
 
 
 def _map_drawn(page, selector: str) -> None:
@@ -169,8 +98,8 @@ def test_a_group_is_proposed_approved_joined_and_mailed_in_three_browsers(
     _user, device = coordinator
 
     # The activist proposes a 5 km circle around a point she clicks on the map.
-    page = _person(browser)
-    _sign_in(page, live_server, founder.email)
+    page = watched_page(browser)
+    nearby_sign_in(page, live_server, founder.email)
     page.goto(f"{live_server.url}/groups/new/")
     page.fill("#id_name", NAME)
     page.fill("#id_description", "Парки, деревья и набережная. Встречаемся по субботам.")
@@ -207,8 +136,8 @@ def test_a_group_is_proposed_approved_joined_and_mailed_in_three_browsers(
     assert group.founder == founder
 
     # A coordinator approves it in the organizers' workspace.
-    organizer = _person(browser, width=1360, height=1000)
-    _log_in(organizer, live_server, device)
+    organizer = watched_page(browser, width=1360, height=1000)
+    organizer_log_in(organizer, live_server, username="katya", password=PASSWORD, device=device)
     organizer.click("nav.org-nav a:has-text('Groups')")
     organizer.wait_for_url("**/organize/groups/")
     waiting = organizer.locator("#groups-waiting article.moderation-item", has_text=NAME)
@@ -228,13 +157,13 @@ def test_a_group_is_proposed_approved_joined_and_mailed_in_three_browsers(
         services.group_join(group=group, supporter=member, shares_contact=False)
 
     # The worker sends the invitations: to the neighbour only.
-    _worker_run(run_worker)
+    worker_run(run_worker, queue="email")
     invited = OutboxMessage.objects.filter(kind="group_invitation")
     assert sorted(invited.values_list("to_email", flat=True)) == [neighbour.email]
 
     # The neighbour, in her own browser, opens the invitation and joins, sharing her contact.
-    guest = _person(browser)
-    link = _open_mail(guest, live_server, to=neighbour.email, subject_contains=f"Join {NAME}")
+    guest = watched_page(browser)
+    link = open_mail(guest, live_server, to=neighbour.email, subject_contains=f"Join {NAME}")
     assert NAME in guest.locator("pre.mail-body").inner_text()
     guest.goto(link)
     expect(guest.locator("#invitation h1")).to_have_text(NAME)
@@ -251,7 +180,7 @@ def test_a_group_is_proposed_approved_joined_and_mailed_in_three_browsers(
     # The public count (14 members, rounded down to a multiple of 5) is checked below.
 
     # The group's page and the list, as anybody sees them.
-    visitor = _person(browser)
+    visitor = watched_page(browser)
     visitor.goto(f"{live_server.url}/groups/{group.pk}/")
     expect(visitor.locator("#group h1")).to_have_text(NAME)
     expect(visitor.locator("#group .notice")).to_have_count(0)  # approved: no status notice
@@ -300,7 +229,7 @@ def test_a_group_is_proposed_approved_joined_and_mailed_in_three_browsers(
     for outsider in (founder, far, quiet):
         assert not group_mails.filter(to_email=outsider.email).exists()
     # The neighbour reads it in the outbox, with the group's leave link.
-    link = _open_mail(guest, live_server, to=neighbour.email, subject_contains=f"[{NAME}]")
+    link = open_mail(guest, live_server, to=neighbour.email, subject_contains=f"[{NAME}]")
     body = guest.locator("pre.mail-body").inner_text()
     assert "Перчатки и мешки будут." in body and "/groups/leave/" in link
     assert "irina@example.org" not in body

@@ -11,19 +11,23 @@ import-mapping.png, import-done.png, duplicates.png, merge.png (where: tests/e2e
 
 import os
 import re
-import threading
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from supporters.models import MergedAddress, Supporter
 from supporters.organize.models import Import, ImportMapping, SupporterMerge
-from tests.e2e import SCREENSHOTS, chromium
+from tests.e2e import (
+    SCREENSHOTS,
+    chromium,
+    organizer_log_in,
+    watched_page,
+    worker_run,
+)
 from tests.supporters.organize.imports.files import _csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -77,45 +81,9 @@ def page(live_server, settings):
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     with sync_playwright() as p:
         browser = chromium(p)
-        context = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.hosts_requested = set()
-        page.console_errors = []
-        page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page = watched_page(browser, width=1360, height=900)
         yield page
         browser.close()
-
-
-def log_in(page, live_server, device) -> None:
-    page.goto(f"{live_server.url}/organize/")
-    page.wait_for_url("**/organize/login/**")
-    page.fill("#id_username", "katya")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/organize/verify/**")
-    page.fill("#id_token", f"{totp(device.bin_key, step=30, t0=0, digits=6, drift=0):06d}")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/organize/")
-
-
-def worker_run(run_worker) -> None:
-    """The worker, until the imports queue is empty, in a thread of its own: Playwright's
-    sync API keeps an event loop running in this one, and the worker starts its own."""
-    failures = []
-
-    def run():
-        try:
-            run_worker(queues=["imports"])
-        except Exception as exc:  # re-raised below, in the test's thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the worker did not finish within 60 s"
-    if failures:
-        raise failures[0]
 
 
 def screenshot(page, name: str, down_to: str) -> None:
@@ -158,7 +126,7 @@ def test_a_coordinator_imports_a_russian_excel_csv_and_merges_the_duplicate_it_b
         created_at=datetime(2023, 3, 1, 12, 0, tzinfo=UTC),
     )
     on_the_list = Supporter.objects.count()
-    log_in(page, live_server, device)
+    organizer_log_in(page, live_server, username="katya", password=PASSWORD, device=device)
 
     # The upload.
     page.click("nav.org-nav >> text=Import")
@@ -213,7 +181,7 @@ def test_a_coordinator_imports_a_russian_excel_csv_and_merges_the_duplicate_it_b
     page.wait_for_url(re.compile(r"/organize/imports/\d+/$"))
     dry_run = Import.objects.get()
     expect(page.locator("#dry-run-notice")).to_be_visible()
-    worker_run(run_worker)
+    worker_run(run_worker, queue="imports")
     # The page polls its progress and reloads once done, offering what can follow.
     expect(page.locator("#after-dry-run")).to_be_visible(timeout=15_000)
     expect(page.locator("#progress-text")).to_have_text(DRY_RUN_COUNTS)
@@ -235,7 +203,7 @@ def test_a_coordinator_imports_a_russian_excel_csv_and_merges_the_duplicate_it_b
     page.wait_for_url(re.compile(r"/organize/imports/\d+/$"))
     real = Import.objects.exclude(pk=dry_run.pk).get()
     assert page.url.endswith(f"/organize/imports/{real.pk}/")
-    worker_run(run_worker)
+    worker_run(run_worker, queue="imports")
     expect(page.locator("h2", has_text="Rows not imported")).to_be_visible(timeout=15_000)
     expect(page.locator("#progress-text")).to_have_text(COUNTS)
     report = page.locator("main table").last
@@ -254,7 +222,7 @@ def test_a_coordinator_imports_a_russian_excel_csv_and_merges_the_duplicate_it_b
     page.wait_for_url("**/organize/duplicates/")
     page.click("#duplicates button:has-text('Look again now')")
     page.wait_for_url("**/organize/duplicates/")
-    worker_run(run_worker)
+    worker_run(run_worker, queue="imports")
     page.reload()
     pair = page.locator("article.duplicate-pair")
     expect(pair).to_have_count(1)

@@ -13,7 +13,12 @@ from geo.bands import Band
 from supporters.models import OutboxMessage
 from supporters.nearby import selectors, services
 from supporters.nearby.models import Event, Introduction, IntroductionRequest
-from tests.e2e import SCREENSHOTS, chromium
+from tests.e2e import (
+    SCREENSHOTS,
+    nearby_sign_in,
+    open_mail,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,47 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = SCREENSHOTS
-
-
-@pytest.fixture
-def browser(live_server, settings):
-    from playwright.sync_api import sync_playwright
-
-    settings.DEBUG = True  # the development outbox
-    settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
-    settings.SITE_URL = live_server.url
-    with sync_playwright() as p:
-        browser = chromium(p)
-        yield browser
-        browser.close()
-
-
-def _person(browser, live_server):
-    """A browser context of its own (its own cookies): one person at one computer."""
-    context = browser.new_context(locale="en-GB", viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.hosts_requested = set()
-    page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
-    return page
-
-
-def _open_mail(page, live_server, *, to: str, subject_contains: str):
-    """Read the newest matching mail in the development outbox and return its first link."""
-    page.goto(f"{live_server.url}/dev/outbox/")
-    row = page.locator("tr", has_text=to).filter(has_text=subject_contains).first
-    row.locator("a").click()
-    return page.locator("pre.mail-body a").first.get_attribute("href")
-
-
-def _sign_in(page, live_server, email: str):
-    page.goto(f"{live_server.url}/nearby/")
-    page.fill("#id_email", email)
-    page.click("button[type=submit]:has-text('Email me a sign-in link')")
-    page.wait_for_selector("h1:has-text('Check your email')")
-    link = _open_mail(page, live_server, to=email, subject_contains="sign-in link")
-    page.goto(link)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url("**/nearby/")
 
 
 def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, make_supporter):
@@ -89,8 +53,8 @@ def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, mak
             **settled, lon=37.58 + 0.03 * i, lat=55.72 + 0.01 * i, consents=["introductions"]
         )
 
-    asker = _person(browser, live_server)
-    _sign_in(asker, live_server, nina.email)
+    asker = watched_page(browser)
+    nearby_sign_in(asker, live_server, nina.email)
     assert "Hello, Nina" in asker.locator("h1").inner_text()
     counts = asker.locator("#bands .band-count").all_inner_texts()
     assert counts[0] == "fewer than 5" and len(counts) == 4  # Pavel alone is not shown
@@ -102,8 +66,8 @@ def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, mak
     assert "We wrote to the nearest activist within 3 km" in sent
 
     # Pavel, in his own browser, reads the mail and accepts.
-    candidate = _person(browser, live_server)
-    link = _open_mail(candidate, live_server, to=pavel.email, subject_contains="would like to meet")
+    candidate = watched_page(browser)
+    link = open_mail(candidate, live_server, to=pavel.email, subject_contains="would like to meet")
     body = candidate.locator("pre.mail-body").inner_text()
     assert "Nina lives under 1 km from you" in body and "Sokolova" not in body
     candidate.goto(link)
@@ -113,7 +77,7 @@ def test_two_neighbours_are_introduced_in_two_browsers(browser, live_server, mak
     assert Introduction.objects.get().status == "accepted"
 
     # Both now have each other's name and address: in the mail and on Nina's page.
-    link = _open_mail(candidate, live_server, to=pavel.email, subject_contains="Meet Nina")
+    link = open_mail(candidate, live_server, to=pavel.email, subject_contains="Meet Nina")
     assert "nina@example.org" in candidate.locator("pre.mail-body").inner_text()
     asker.goto(f"{live_server.url}/nearby/")
     mine = asker.locator("#my-introductions").inner_text()
@@ -154,8 +118,8 @@ def test_an_activist_alone_in_a_village_sees_fewer_than_k_and_still_reaches_a_ne
         location_changed_at=months_ago,
     )
 
-    page = _person(browser, live_server)
-    _sign_in(page, live_server, alla.email)
+    page = watched_page(browser)
+    nearby_sign_in(page, live_server, alla.email)
     assert "Hello, Alla" in page.locator("h1").inner_text()
     assert "Chukhloma" in page.locator(".nearby-head").inner_text()
     # Three empty bands and one with Fyodor in it read the same.
@@ -221,8 +185,8 @@ def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make
         consents=["event_invitations"],
     )
 
-    page = _person(browser, live_server)
-    _sign_in(page, live_server, host.email)
+    page = watched_page(browser)
+    nearby_sign_in(page, live_server, host.email)
     page.click("text=Propose an event")
     start = (timezone.localtime() + timedelta(days=4)).replace(hour=11, minute=0)
     page.fill("#id_title", "Courtyard clean-up")
@@ -253,8 +217,8 @@ def test_an_event_is_proposed_invited_to_and_answered(browser, live_server, make
     services.event_review(event=event, approve=True, reviewer=None)
     services.event_invitations_send(event=event)  # what the worker does on approval
 
-    guest_page = _person(browser, live_server)
-    link = _open_mail(guest_page, live_server, to=guest.email, subject_contains="Invitation")
+    guest_page = watched_page(browser)
+    link = open_mail(guest_page, live_server, to=guest.email, subject_contains="Invitation")
     assert "Courtyard of Pokrovka 12" in guest_page.locator("pre.mail-body").inner_text()
     guest_page.goto(link)
     guest_page.click("button[value=yes]")

@@ -11,12 +11,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from supporters.demo import demo_supporters_seed
-from tests.e2e import SCREENSHOTS, chromium
+from tests.e2e import (
+    SCREENSHOTS,
+    chromium,
+    organizer_log_in,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,12 +49,7 @@ def page(live_server, settings):
     settings.TILE_URL = ""  # no base layer: nothing but the app itself may be contacted
     with sync_playwright() as p:
         browser = chromium(p)
-        context = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 1000})
-        page = context.new_page()
-        page.hosts_requested = set()
-        page.console_errors = []
-        page.on("request", lambda r: page.hosts_requested.add(urlsplit(r.url).netloc))
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page = watched_page(browser, width=1360, height=1000)
         yield page
         browser.close()
 
@@ -82,15 +81,7 @@ def test_an_organizer_logs_in_with_two_factors_and_sees_the_heatmap_drawn_locall
     page, live_server, organizer
 ):
     _user, device = organizer
-    page.goto(f"{live_server.url}/organize/")
-    page.wait_for_url("**/organize/login/**")
-    page.fill("#id_username", "olga")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/organize/verify/**")
-    page.fill("#id_token", f"{totp(device.bin_key, step=30, t0=0, digits=6, drift=0):06d}")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/organize/")
+    organizer_log_in(page, live_server, username="olga", password=PASSWORD, device=device)
 
     page.wait_for_selector("body[data-heatmap-ready=true]", timeout=20_000)
     frame = page.frame_locator("#heatmap")
