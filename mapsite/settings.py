@@ -339,4 +339,5 @@ PROCRASTINATE_IMPORT_PATHS = [
     *globals().get("PROCRASTINATE_IMPORT_PATHS", []),
     "supporters.nearby.tasks",
     "supporters.groups.tasks",
+    "supporters.sms.tasks",
 ]

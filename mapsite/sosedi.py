@@ -148,5 +148,56 @@ SOSEDI_GROUP_PROPOSALS_PER_MONTH = env.int("SOSEDI_GROUP_PROPOSALS_PER_MONTH", d
 SOSEDI_GROUP_JOINS_PER_HOUR = env.int("SOSEDI_GROUP_JOINS_PER_HOUR", default=5)
 SOSEDI_GROUP_MAILS_PER_WEEK = env.int("SOSEDI_GROUP_MAILS_PER_WEEK", default=2)
 
+# --- Text messages (issue 13): supporters/sms/ ------------------------------------------
+# The gateway texts go through: "outbox" (nothing leaves; /dev/outbox/ shows them),
+# "android" (SMS Gateway for Android, an open-source app on a phone of your own) or
+# "twilio" (Twilio's Messages API, or any provider speaking it). README "Text messages".
+SOSEDI_SMS_GATEWAY = env.str("SOSEDI_SMS_GATEWAY", default="outbox")
+if SOSEDI_SMS_GATEWAY not in ("outbox", "android", "twilio"):
+    raise ImproperlyConfigured("SOSEDI_SMS_GATEWAY must be outbox, android or twilio.")
+SOSEDI_SMS_ANDROID_URL = env.str("SOSEDI_SMS_ANDROID_URL", default="")  # http://phone:8080
+SOSEDI_SMS_ANDROID_USER = env.str("SOSEDI_SMS_ANDROID_USER", default="")
+SOSEDI_SMS_ANDROID_PASSWORD = env.str("SOSEDI_SMS_ANDROID_PASSWORD", default="")
+SOSEDI_SMS_ANDROID_SIGNING_KEY = env.str("SOSEDI_SMS_ANDROID_SIGNING_KEY", default="")
+SOSEDI_SMS_TWILIO_URL = env.str("SOSEDI_SMS_TWILIO_URL", default="https://api.twilio.com")
+SOSEDI_SMS_TWILIO_ACCOUNT_SID = env.str("SOSEDI_SMS_TWILIO_ACCOUNT_SID", default="")
+SOSEDI_SMS_TWILIO_AUTH_TOKEN = env.str("SOSEDI_SMS_TWILIO_AUTH_TOKEN", default="")
+SOSEDI_SMS_TWILIO_FROM = env.str("SOSEDI_SMS_TWILIO_FROM", default="")  # +7..., or MG...
+SOSEDI_SMS_TIMEOUT = env.int("SOSEDI_SMS_TIMEOUT", default=30)
+if SOSEDI_SMS_GATEWAY == "android" and not (
+    SOSEDI_SMS_ANDROID_URL and SOSEDI_SMS_ANDROID_SIGNING_KEY
+):
+    raise ImproperlyConfigured(
+        "The android gateway needs SOSEDI_SMS_ANDROID_URL and SOSEDI_SMS_ANDROID_SIGNING_KEY."
+    )
+if SOSEDI_SMS_GATEWAY == "twilio" and not (
+    SOSEDI_SMS_TWILIO_ACCOUNT_SID and SOSEDI_SMS_TWILIO_AUTH_TOKEN and SOSEDI_SMS_TWILIO_FROM
+):
+    raise ImproperlyConfigured(
+        "The twilio gateway needs SOSEDI_SMS_TWILIO_ACCOUNT_SID, _AUTH_TOKEN and _FROM."
+    )
+# Texting a segment: the price of one part (for the estimate shown before sending), the
+# texts a person gets from segments in 7 days, the longest text, and the hours (in the
+# recipient's own time zone) when nothing but a reply goes out: "21-9" is 21:00 to 09:00.
+SOSEDI_SMS_PRICE_PER_PART = env.float("SOSEDI_SMS_PRICE_PER_PART", default=0.05)
+SOSEDI_SMS_CURRENCY = env.str("SOSEDI_SMS_CURRENCY", default="EUR")
+SOSEDI_SMS_PER_WEEK = env.int("SOSEDI_SMS_PER_WEEK", default=2)
+SOSEDI_SMS_MAX_PARTS = env.int("SOSEDI_SMS_MAX_PARTS", default=4)
+_quiet = env.str("SOSEDI_SMS_QUIET_HOURS", default="21-9")
+try:
+    SOSEDI_SMS_QUIET_HOURS = tuple(int(h) for h in _quiet.split("-")) if _quiet else ()
+except ValueError:
+    SOSEDI_SMS_QUIET_HOURS = (-1,)
+if SOSEDI_SMS_QUIET_HOURS and (
+    len(SOSEDI_SMS_QUIET_HOURS) != 2 or not all(0 <= h <= 23 for h in SOSEDI_SMS_QUIET_HOURS)
+):
+    raise ImproperlyConfigured("SOSEDI_SMS_QUIET_HOURS must be like 21-9 (hours 0-23), or empty.")
+# Inbound: the words that start a sign-up by text ("JOIN Kazan"), and the texts one number
+# may send in an hour before the rest are dropped unanswered.
+SOSEDI_SMS_JOIN_KEYWORDS = [
+    k.strip().upper() for k in env.list("SOSEDI_SMS_JOIN_KEYWORDS", default=["JOIN", "ВСТУПИТЬ"])
+]
+SOSEDI_SMS_INBOUND_PER_HOUR = env.int("SOSEDI_SMS_INBOUND_PER_HOUR", default=20)
+
 
 __all__ = [name for name in dir() if name.startswith("SOSEDI_")]

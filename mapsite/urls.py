@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("supporters.organize.urls")),
     path("", include("supporters.nearby.urls")),
     path("", include("supporters.groups.urls")),
+    path("", include("supporters.sms.urls")),
 ]
 
 # 503 with Retry-After while the database is unreachable, else the usual 500.

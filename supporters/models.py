@@ -18,6 +18,7 @@ class Purpose(models.TextChoices):
     INTRODUCTIONS = "introductions", _("be offered for introductions")
     EVENT_INVITATIONS = "event_invitations", _("receive event invitations")
     EMAIL_UPDATES = "email_updates", _("receive email updates")
+    TEXT_MESSAGES = "text_messages", _("receive text messages")
 
 
 class Frequency(models.TextChoices):
@@ -50,8 +51,11 @@ class Supporter(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(max_length=254)
-    display_name = models.CharField(_("name"), max_length=100)
+    # Blank only for someone who joined by text message (a phone is required then); the
+    # forms and the importer still require an address.
+    email = models.EmailField(max_length=254, blank=True)
+    display_name = models.CharField(_("name"), max_length=100, blank=True)
+    # E.164 ("+79161234567"), from supporters.phones.phone_normalise.
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -75,6 +79,7 @@ class Supporter(models.Model):
     consent_introductions = models.BooleanField(default=False)
     consent_event_invitations = models.BooleanField(default=False)
     consent_email_updates = models.BooleanField(default=False)
+    consent_text_messages = models.BooleanField(default=False)
 
     # Preferences.
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
@@ -88,7 +93,16 @@ class Supporter(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="supporter_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="supporter_email_ci_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(phone=""), name="supporter_email_or_phone"
+            ),
+            models.CheckConstraint(
+                condition=Q(consent_text_messages=False) | ~Q(phone=""),
+                name="supporter_texts_have_phone",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="active") | Q(confirmed_at__isnull=False),
                 name="supporter_active_is_confirmed",
@@ -102,10 +116,11 @@ class Supporter(models.Model):
             models.Index(fields=["cell"], name="supporter_cell"),
             models.Index(fields=["status", "created_at"], name="supporter_status_created"),
             models.Index(fields=["country_code", "region", "city"], name="supporter_locality"),
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="supporter_phone"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.display_name} <{self.email}>"
+        return f"{self.display_name} <{self.email or self.phone}>"
 
     @property
     def first_name(self) -> str:
@@ -125,6 +140,7 @@ class ConsentRecord(models.Model):
         EMAIL_LINK = "email_link", _("link in an email")
         ADMIN = "admin", _("admin")
         DEMO = "demo", _("demo data")
+        TEXT_MESSAGE = "text_message", _("text message")
 
     supporter = models.ForeignKey(
         Supporter, on_delete=models.CASCADE, related_name="consent_records"
@@ -215,3 +231,4 @@ class RateLimitEvent(models.Model):
 from supporters.groups.models import *  # noqa: E402,F403  (local groups)
 from supporters.nearby.models import *  # noqa: E402,F403  (nearby introductions, events)
 from supporters.organize.models import *  # noqa: E402,F403  (the organizer workspace)
+from supporters.sms.models import *  # noqa: E402,F403  (text messages)

@@ -23,7 +23,15 @@ def supporter_by_email(*, email: str) -> Supporter | None:
     to UPPER(...) and scans the whole table (1.4 s at a million supporters).
     """
     wanted = email.strip().lower()
-    own = Supporter.objects.annotate(email_lower=Lower("email")).filter(email_lower=wanted)
+    if not wanted:
+        return None  # people who joined by text have no address
+    # The unique index is partial (not the blank addresses of those who joined by text):
+    # the query names its condition so that PostgreSQL may use it.
+    own = (
+        Supporter.objects.exclude(email="")
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower=wanted)
+    )
     if (supporter := own.first()) is not None:
         return supporter
     merged = (
@@ -45,7 +53,11 @@ def supporters_by_emails(
     `for_update` the supporters' rows are locked (inside the caller's transaction).
     """
     wanted = {e.strip().lower() for e in emails} - {""}
-    own = Supporter.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    own = (
+        Supporter.objects.exclude(email="")  # the unique index's condition (above)
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=wanted)
+    )
     if for_update:
         own = own.select_for_update()
     found = {s.email.lower(): s for s in own}

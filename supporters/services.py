@@ -72,16 +72,18 @@ def messages_queue(messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
     """
     from supporters.tasks import deliver_message
 
-    stored = OutboxMessage.objects.bulk_create(messages)
+    # Someone who joined by text has no address: nothing is mailed to them.
+    stored = OutboxMessage.objects.bulk_create(m for m in messages if m.to_email)
     if stored:
         deliver_message.batch_defer(*({"message_id": m.pk} for m in stored))
     return stored
 
 
-def message_queue(**message) -> OutboxMessage:
-    """Compose one email (message_compose's arguments), store it and queue its delivery."""
-    (stored,) = messages_queue([message_compose(**message)])
-    return stored
+def message_queue(**message) -> OutboxMessage | None:
+    """Compose one email (message_compose's arguments), store it and queue its delivery
+    (None when the person has no address)."""
+    stored = messages_queue([message_compose(**message)])
+    return stored[0] if stored else None
 
 
 def supporter_location_fields(location: Location) -> dict:

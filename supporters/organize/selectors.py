@@ -132,7 +132,7 @@ def segment_members(
     if segment.group_id is not None:
         qs = qs.filter(group_memberships__group_id=segment.group_id)
     if for_mailing:
-        qs = qs.filter(consent_email_updates=True)
+        qs = qs.filter(consent_email_updates=True).exclude(email="")
         for fits in (
             _mailing_topic_fits(topic),
             _mailing_frequency_fits(call_to_action=call_to_action, now=now or timezone.now()),
