@@ -404,5 +404,20 @@ class Migration(migrations.Migration):
                 name="texting_once",
             ),
         ),
+        migrations.AlterField(
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view_people", "viewed a list of people"),
+                    ("export", "exported"),
+                    ("mailing", "sent a message"),
+                    ("import", "imported"),
+                    ("merge", "merged two records"),
+                    ("texting", "sent a text message"),
+                ],
+                max_length=20,
+            ),
+        ),
         migrations.RunPython(phones_normalise, migrations.RunPython.noop),
     ]

@@ -347,6 +347,7 @@ class AuditEntry(models.Model):
         MAILING = "mailing", _("sent a message")
         IMPORT = "import", _("imported")
         MERGE = "merge", _("merged two records")
+        TEXTING = "texting", _("sent a text message")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_id = models.IntegerField(null=True)
