@@ -37,7 +37,8 @@ NO = {"no", "n", "0", "false", "нет", "н", "-", "ложь", "unsubscribed", 
 NO_ANSWER = {"bouncing"}
 LANGUAGES = dict(settings.LANGUAGES)
 NOT_AN_EMAIL = "not a valid email address"
-NOT_A_PHONE = "not a phone number"
+NOT_A_PHONE = "not a valid phone number"
+TEXTS_NEED_A_PHONE = "text messages need a phone number in the row"
 NOT_A_PIN = "not a latitude and longitude"
 NO_SOURCE = "say where the consent was given: a column, or the file's consent source"
 NOT_A_PAST_DAY = "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past"
@@ -260,6 +261,14 @@ class RowForm(ConsentAnswers):
             return self.places.text(text, language)
         except GeocodingError as exc:
             raise ValidationError(exc.message) from exc
+
+    def clean_consent_text_messages(self) -> bool | None:
+        # A number the row gives, or none; a known person's stored one is not looked up
+        # here, so a row that allows texts says where to send them.
+        granted = self.cleaned_data.get("consent_text_messages")
+        if granted and not self.cleaned_data.get("phone") and "phone" not in self.errors:
+            raise ValidationError(TEXTS_NEED_A_PHONE)
+        return granted
 
     def clean_consent_source(self) -> str:
         source = " ".join(self.cleaned_data["consent_source"].split())[:200]

@@ -43,7 +43,7 @@ RUSSIAN_ROWS = [
     ["Жанна", "zhanna@example.org", "", "Москва", "", "может быть", "", "", ""],
     # 11: blank (a spreadsheet's empty line): skipped
     [""] * 9,
-    # 12: not a phone number
+    # 12: not a valid phone number
     ["Зоя", "zoya@example.org", "позвонить вечером", "Тверь", "", "", "", "", ""],
     # 13: row 5's address, now with a town: imported, row 5 having been refused
     ["Глеб Иванов", "gleb@example.org", "", "Самара", "", "", "", "", ""],
@@ -61,7 +61,7 @@ RUSSIAN_REFUSED = {
     (7, "Эл. почта", "the same address as row 2, imported there"),
     (8, "Эл. почта", "not a valid email address"),
     (10, "Согласие на рассылку", "not yes or no"),
-    (12, "Телефон", "not a phone number"),
+    (12, "Телефон", "not a valid phone number"),
 }
 
 

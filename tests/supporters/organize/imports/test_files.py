@@ -81,7 +81,7 @@ def test_a_workbook_with_a_formula_and_dates_is_imported():
     _sheet, outcome, refused = imported(workbook(), "список.xlsx", consent_source="форма")
     assert refused == {(4, "Email", "not a valid email address")}
     olga = Supporter.objects.get(email="olga@example.org")  # the formula's value
-    assert (olga.display_name, olga.phone, olga.city) == ("Ольга Смирнова", "79001234567", "Kazan")
+    assert (olga.display_name, olga.phone, olga.city) == ("Ольга Смирнова", "+79001234567", "Kazan")
     assert olga.created_at.date().isoformat() == "2024-05-01" and olga.consent_email_updates
     assert tags_of("olga@example.org") == ["водитель", "волонтёр"]
     petr = Supporter.objects.get(email="petr@example.org")

@@ -10,7 +10,7 @@ from supporters.organize.models import Import
 def test_the_report_lists_problems_by_row_then_field_after_a_bom():
     job = Import(
         errors=[
-            {"row": 12, "field": "phone", "reason": "not a phone number"},
+            {"row": 12, "field": "phone", "reason": "not a valid phone number"},
             {"row": 4, "field": "email", "reason": "not a valid email address"},
             {"row": 12, "field": "joined_at", "reason": "not a date, (YYYY-MM-DD)"},
         ]
@@ -21,5 +21,5 @@ def test_the_report_lists_problems_by_row_then_field_after_a_bom():
         ["row", "field", "reason"],
         ["4", "email", "not a valid email address"],
         ["12", "joined_at", "not a date, (YYYY-MM-DD)"],
-        ["12", "phone", "not a phone number"],
+        ["12", "phone", "not a valid phone number"],
     ]

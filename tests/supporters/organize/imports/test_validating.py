@@ -48,7 +48,7 @@ def test_each_bad_row_of_the_sample_gets_its_reason():
     assert reasons(checked[8]) == {"lat/lon": "not a latitude and longitude"}
     assert reasons(checked[10]) == {"consent_source": NO_SOURCE}
     assert reasons(checked[12]) == {
-        "phone": "not a phone number",
+        "phone": "not a valid phone number",
         "joined_at": "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past",
     }
     assert {line for line, c in checked.items() if isinstance(c, CleanRow)} == {2, 3, 9, 11}
@@ -59,7 +59,7 @@ def test_a_good_row_becomes_clean_values():
     assert (anna.email, anna.name, anna.phone, anna.language) == (
         "anna@example.org",
         "Анна",
-        "+7 900 000-00-00",
+        "+79000000000",  # in E.164, as it is stored
         "en",
     )
     assert anna.name_given and not anna.language_given
@@ -104,7 +104,7 @@ def test_every_field_says_what_is_wrong_with_it():
     assert reasons(row) == {
         "email": "missing",
         "name": "longer than 100 characters",
-        "phone": "not a phone number",
+        "phone": "not a valid phone number",
         "language": "must be en or ru",
         "location": "missing: give a place or lat and lon",
         "tags": f"tag longer than 50 characters: {'t' * 20}…",
@@ -128,7 +128,7 @@ def test_a_pin_needs_both_coordinates_and_a_town_near_it():
 
 def test_each_reason_is_reported_once_per_field():
     (row,) = validate({"email": "a@example.org", "phone": "x" * 40, "location": "Kazan"})
-    assert row == [RowError(2, "phone", "not a phone number")]  # too long and not a number
+    assert row == [RowError(2, "phone", "not a valid phone number")]  # too long and not a number
 
 
 def test_a_null_character_is_a_reason_not_a_database_error():
