@@ -21,6 +21,7 @@ REPLY_KINDS = frozenset(
         "sms_stop_reply",
         "sms_join_confirm",
         "sms_join_known",
+        "sms_join_where",
         "sms_welcome",
         "sms_survey_question",
         "sms_survey_again",
