@@ -340,4 +340,5 @@ PROCRASTINATE_IMPORT_PATHS = [
     "supporters.nearby.tasks",
     "supporters.groups.tasks",
     "supporters.sms.tasks",
+    "supporters.sms.texting_tasks",
 ]
