@@ -21,4 +21,8 @@ EXPLANATIONS = {
     Purpose.EMAIL_UPDATES: _(
         "Send me email updates on the topics and at the frequency I choose below."
     ),
+    Purpose.TEXT_MESSAGES: _(
+        "Send me text messages about local events and campaigns. Reply STOP to any of "
+        "them to stop at once."
+    ),
 }

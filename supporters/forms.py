@@ -1,11 +1,14 @@
+import re
+
 from django import forms
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from geo.geocoding import GeocodingError, Location, geocode, locate_pin
 from supporters.consent import EXPLANATIONS
 from supporters.models import Channel, Frequency, Purpose, Supporter, Topic
+from supporters.phones import phone_example, phone_normalise
 from supporters.services import Preferences
 
 # --- the rules for a person's details, shared by these forms and the import's row form ----
@@ -15,11 +18,9 @@ def _max_length(field: str) -> int:
     return Supporter._meta.get_field(field).max_length
 
 
-validate_phone = RegexValidator(
-    r"\A[0-9+()\-.\s]{3,}\Z",
-    _("Enter a phone number: digits, spaces and + ( ) - . only."),
-    code="invalid_phone",
-)
+# What a typed number may hold besides digits: a number with words in it ("ext. 5",
+# "call me") is refused rather than read in part.
+PHONE_CHARACTERS = re.compile(r"\A[0-9+()\-.\s]{3,}\Z")
 
 
 class NameField(forms.CharField):
@@ -40,10 +41,33 @@ class EmailAddressField(forms.EmailField):
 
 
 class PhoneField(forms.CharField):
+    """A phone number, stored in E.164 ("+79161234567"); one without a country code is
+    read as one of SOSEDI_PHONE_REGION's. A number no phone can have is refused (code
+    "invalid_phone"), with an example of the region's numbers."""
+
+    default_error_messages = {
+        "invalid_phone": _("Enter a valid phone number, for example %(example)s."),
+    }
+
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Phone (optional)"))
         kwargs.setdefault("required", False)
-        super().__init__(max_length=_max_length("phone"), validators=[validate_phone], **kwargs)
+        super().__init__(max_length=_max_length("phone"), **kwargs)
+
+    def clean(self, value) -> str:
+        value = super().clean(value)
+        if not value:
+            return ""
+        try:
+            if not PHONE_CHARACTERS.match(value):
+                raise ValueError("not a number")
+            return phone_normalise(value)
+        except ValueError:
+            raise ValidationError(
+                self.error_messages["invalid_phone"],
+                code="invalid_phone",
+                params={"example": phone_example()},
+            ) from None
 
 
 class LanguageField(forms.ChoiceField):
@@ -149,10 +173,43 @@ def consent_fields() -> dict[str, forms.BooleanField]:
     }
 
 
+# Consents that are kept only by mail: not for someone who has no address (joined by text).
+NEED_AN_ADDRESS = (Purpose.EMAIL_UPDATES, Purpose.INTRODUCTIONS)
+TEXTS = f"consent_{Purpose.TEXT_MESSAGES.value}"
+
+
 class ConsentsForm(forms.Form):
-    def __init__(self, *args, **kwargs):
+    """Per-purpose consents. Texts need a phone and the mail-only consents an address:
+    the person's own on the manage page (`supporter`), else this form's phone field."""
+
+    def __init__(self, *args, supporter: Supporter | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.supporter = supporter
         self.fields.update(consent_fields())
+
+    def clean(self):
+        data = super().clean()
+        if self.supporter is not None:
+            phone, email = self.supporter.phone, self.supporter.email
+        else:
+            phone, email = data.get("phone", ""), "address given"
+            if "phone" in self.errors:
+                return data  # the phone's own error says it
+        if data.get(TEXTS) and not phone:
+            self.add_error(
+                TEXTS,
+                _("Give a phone number to get text messages.")
+                if self.supporter is None
+                else _("Add your phone number below first, then allow text messages."),
+            )
+        if not email:
+            for purpose in NEED_AN_ADDRESS:
+                if data.get(f"consent_{purpose.value}"):
+                    self.add_error(
+                        f"consent_{purpose.value}",
+                        _("This needs an email address, and we have none for you."),
+                    )
+        return data
 
     @property
     def granted(self) -> list[str]:
@@ -167,11 +224,37 @@ class JoinForm(LocationFields, PreferenceFields, ConsentsForm):
 
 
 class ProfileForm(PreferenceFields):
+    """Name, language, channel and phone on the manage page. With `supporter`, the number
+    cannot go while texts are allowed or when it is the only way to reach them."""
+
     display_name = NameField()
     language = LanguageField()
 
     field_order = ["display_name", "language", "channel", "frequency", "topics", "phone"]
 
+    def __init__(self, *args, supporter: Supporter | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.supporter = supporter
+
+    def clean(self):
+        data = super().clean()
+        if self.supporter is None or "phone" in self.errors or data.get("phone"):
+            return data
+        if self.supporter.consent_text_messages:
+            self.add_error(
+                "phone", _("You allow text messages: stop them above before removing your number.")
+            )
+        elif not self.supporter.email:
+            self.add_error("phone", _("We have no email address for you: keep a phone number."))
+        return data
+
 
 class ManageLinkForm(forms.Form):
     email = EmailAddressField()
+
+
+class DevTextForm(forms.Form):
+    """The development outbox's "a text arrives": a received text played without a gateway."""
+
+    from_phone = PhoneField(label=_("From"), required=True)
+    body = forms.CharField(label=_("Text"), max_length=1600)

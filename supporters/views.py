@@ -13,6 +13,7 @@ from supporters import links, selectors, services
 from supporters.forms import (
     ConsentsForm,
     CoordinatesOutOfRange,
+    DevTextForm,
     JoinForm,
     LocationFields,
     ManageLinkForm,
@@ -22,7 +23,11 @@ from supporters.groups import selectors as group_selectors
 from supporters.groups import services as group_services
 from supporters.groups.models import GroupMembership
 from supporters.models import ConsentRecord, OutboxMessage, Supporter
+from supporters.phones import phone_key, phone_shown
 from supporters.ratelimit import RateLimited, client_ip, client_key, ratelimit_hit
+from supporters.sms import inbound
+from supporters.sms.gateways import Received
+from supporters.sms.models import TextMessage
 
 
 def _language() -> str:
@@ -117,12 +122,22 @@ def _managed(token: str) -> Supporter:
     return get_object_or_404(Supporter, pk=links.MANAGE.read(token))
 
 
+def _phone_shown(phone: str) -> str:
+    """A stored number as people write it; one stored before numbers were checked as typed."""
+    key = phone_key(phone)
+    return phone_shown(key) if key else phone
+
+
 def _manage_page(request, supporter, token, *, status=200, **forms):
     context = {
         "supporter": supporter,
         "token": token,
+        "phone": _phone_shown(supporter.phone) if supporter.phone else "",
         "consents_form": forms.get("consents_form")
-        or ConsentsForm(initial={f"consent_{k}": v for k, v in supporter.consents().items()}),
+        or ConsentsForm(
+            initial={f"consent_{k}": v for k, v in supporter.consents().items()},
+            supporter=supporter,
+        ),
         "profile_form": forms.get("profile_form")
         or ProfileForm(
             initial={
@@ -131,8 +146,9 @@ def _manage_page(request, supporter, token, *, status=200, **forms):
                 "channel": supporter.channel,
                 "frequency": supporter.frequency,
                 "topics": supporter.topics,
-                "phone": supporter.phone,
-            }
+                "phone": _phone_shown(supporter.phone) if supporter.phone else "",
+            },
+            supporter=supporter,
         ),
         "location_form": forms.get("location_form") or LocationFields(language=_language()),
         "consent_history": supporter.consent_records.all()[:50],
@@ -153,7 +169,7 @@ def manage(request, token: str):
 @links.link_view()
 def manage_consents(request, token: str):
     supporter = _managed(token)
-    form = ConsentsForm(request.POST)
+    form = ConsentsForm(request.POST, supporter=supporter)
     if not form.is_valid():
         return _manage_page(request, supporter, token, status=400, consents_form=form)
     services.consents_update(
@@ -166,7 +182,7 @@ def manage_consents(request, token: str):
 @links.link_view()
 def manage_profile(request, token: str):
     supporter = _managed(token)
-    form = ProfileForm(request.POST)
+    form = ProfileForm(request.POST, supporter=supporter)
     if not form.is_valid():
         return _manage_page(request, supporter, token, status=400, profile_form=form)
     d = form.cleaned_data
@@ -268,12 +284,30 @@ def _debug_only():
         raise Http404
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def dev_outbox(request):
+    """Mail and texts Sosedi would have sent, newest first; and a text "arriving" from a
+    number, played through what a gateway's received text goes through."""
     _debug_only()
-    # Not "messages": that name is django.contrib.messages' in every template.
-    outbox = OutboxMessage.objects.all()[:200]
-    return render(request, "supporters/dev_outbox.html", {"outbox": outbox})
+    status = 200
+    form = DevTextForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            inbound.text_received(
+                gateway="outbox",
+                received=Received(from_phone=d["from_phone"], body=d["body"], gateway_id=""),
+            )
+            return redirect(reverse("supporters:dev_outbox") + "?received=1#texts")
+        status = 400
+    context = {
+        # Not "messages": that name is django.contrib.messages' in every template.
+        "outbox": OutboxMessage.objects.all()[:200],
+        "texts": TextMessage.objects.all()[:200],
+        "text_form": form,
+        "received": request.GET.get("received"),
+    }
+    return render(request, "supporters/dev_outbox.html", context, status=status)
 
 
 @require_GET

@@ -44,6 +44,7 @@ def test_changing_consents_records_only_what_changed(client, make_supporter):
         "introductions": True,
         "event_invitations": False,
         "email_updates": False,
+        "text_messages": False,
     }
     changes = ConsentRecord.objects.filter(supporter=supporter, source="manage_page")
     assert sorted((r.purpose, r.granted) for r in changes) == [
