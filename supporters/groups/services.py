@@ -25,10 +25,12 @@ from supporters.groups.models import (
     LocalGroup,
     TrustedHost,
 )
+from supporters.groups.texts import group_texts
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby.selectors import supporter_is_banned
 from supporters.ratelimit import ratelimit_hit
 from supporters.services import message_compose, message_queue, messages_queue
+from supporters.sms.services import reached_by_text, texts_queue
 
 Role = GroupMembership.Role
 Status = LocalGroup.Status
@@ -405,7 +407,8 @@ def _group_message(mail: GroupMail, membership: GroupMembership) -> OutboxMessag
 @transaction.atomic
 def group_mail_send(*, group: LocalGroup, sender: Supporter, subject: str, body: str) -> GroupMail:
     """A leader mails every other member through the outbox: one message each, with the
-    group's leave link; nobody sees anyone's address. SOSEDI_GROUP_MAILS_PER_WEEK a group."""
+    group's leave link; nobody sees anyone's address. SOSEDI_GROUP_MAILS_PER_WEEK a group.
+    Members whose channel is texts get it as a text instead, in the same transaction."""
     _leader_require(group, sender)
     group = LocalGroup.objects.select_for_update().get(pk=group.pk)
     if not group.is_open:
@@ -427,5 +430,7 @@ def group_mail_send(*, group: LocalGroup, sender: Supporter, subject: str, body:
         group=group, sender=sender, subject=subject.strip(), body=body.strip(),
         recipients=len(members),
     )  # fmt: skip
-    messages_queue(_group_message(mail, m) for m in members)
+    by_text = [m for m in members if reached_by_text(m.supporter)]
+    messages_queue(_group_message(mail, m) for m in members if m not in by_text)
+    texts_queue(group_texts(mail, by_text))
     return mail

@@ -19,6 +19,7 @@ from supporters.nearby.models import Activity, Event, Rsvp
 from supporters.nearby.services.rules import NearbyError, activist_require
 from supporters.ratelimit import ratelimit_hit
 from supporters.services import message_compose, message_queue, messages_queue
+from supporters.sms.services import quiet_until, reached_by_text, text_compose, texts_queue
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
     As mailing_prepare_batch does: one transaction writes the RSVP rows, the outbox
     messages and their delivery jobs, so a worker killed mid-batch leaves none of them and
     the next run invites the same people; people with an RSVP are not invitees any more.
+    People whose channel is texts (reached_by_text) get a text instead of the mail, in the
+    same transaction, held until the quiet hours end in the event's zone.
     """
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event_id)
@@ -137,15 +140,31 @@ def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
             Rsvp(event=event, supporter=p, invited_at=now) for p in people
         )
         event_url = _event_url(event)
-        messages_queue(
-            message_compose(
-                supporter=rsvp.supporter,
-                kind="nearby_event_invitation",
-                template="nearby/event_invitation",
-                context={"event": event, "url": _rsvp_url(rsvp), "event_url": event_url},
-            )
-            for rsvp in rsvps
-        )
+        mails, texts = [], []
+        held = quiet_until(event.timezone, now=now)  # the guests live near the venue
+        for rsvp in rsvps:
+            context = {"event": event, "url": _rsvp_url(rsvp), "event_url": event_url}
+            if reached_by_text(rsvp.supporter):
+                texts.append(
+                    text_compose(
+                        supporter=rsvp.supporter,
+                        kind="nearby_event_invitation",
+                        template="nearby/event_invitation",
+                        context=context,
+                        not_before=held,
+                    )
+                )
+            else:
+                mails.append(
+                    message_compose(
+                        supporter=rsvp.supporter,
+                        kind="nearby_event_invitation",
+                        template="nearby/event_invitation",
+                        context=context,
+                    )
+                )
+        messages_queue(mails)
+        texts_queue(texts)
     return len(people)
 
 
@@ -166,7 +185,8 @@ def rsvp_answer(*, event: Event, supporter: Supporter, answer: str) -> Rsvp:
 
 
 def event_reminders_send(*, now: datetime | None = None) -> int:
-    """The day before: everyone who said yes or maybe gets a reminder, once."""
+    """The day before: everyone who said yes or maybe gets a reminder, once (a text for
+    those whose channel is texts)."""
     now = now or timezone.now()
     sent = 0
     due = Event.objects.filter(
@@ -189,15 +209,33 @@ def _event_remind(*, event_id, now: datetime) -> int:
         answer__in=[Rsvp.Answer.YES, Rsvp.Answer.MAYBE], reminded_at__isnull=True
     ).select_related("supporter")
     sent = 0
+    # Texts wait for the quiet hours to end, unless that is after the start: a reminder
+    # late in the evening is better than one after the event.
+    held = quiet_until(event.timezone, now=now)
+    held = held if held is not None and held < event.starts_at else None
     for rsvp in guests:
         if rsvp.supporter.status != Supporter.Status.ACTIVE:
             continue
-        message_queue(
-            supporter=rsvp.supporter,
-            kind="nearby_event_reminder",
-            template="nearby/event_reminder",
-            context={"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)},
-        )
+        context = {"event": event, "url": _rsvp_url(rsvp), "event_url": _event_url(event)}
+        if reached_by_text(rsvp.supporter):
+            texts_queue(
+                [
+                    text_compose(
+                        supporter=rsvp.supporter,
+                        kind="nearby_event_reminder",
+                        template="nearby/event_reminder",
+                        context=context,
+                        not_before=held,
+                    )
+                ]
+            )
+        else:
+            message_queue(
+                supporter=rsvp.supporter,
+                kind="nearby_event_reminder",
+                template="nearby/event_reminder",
+                context=context,
+            )
         rsvp.reminded_at = now
         rsvp.save(update_fields=["reminded_at"])
         sent += 1
