@@ -310,4 +310,40 @@ def supporter_data_export(*, supporter: Supporter) -> dict:
             }
             for m in supporter.messages.all()
         ],
+        "text_messages": _texts(supporter),
+    }
+
+
+def _texts(supporter: Supporter) -> dict:
+    """Their number, the text consent, the texts sent to them and the ones they sent. Only
+    the rows tied to them: a number shared with someone (a family phone) is not read."""
+    survey = getattr(supporter, "sms_survey", None)
+    return {
+        "phone": supporter.phone,
+        "consent": supporter.consent_text_messages,
+        "sent_to_you": [
+            {
+                "kind": t.kind,
+                "to": t.to_phone,
+                "text": t.body,
+                "parts": t.parts,
+                "status": t.status,
+                "at": t.created_at.isoformat(),
+                "sent_at": _at(t.sent_at),
+                "delivered_at": _at(t.delivered_at),
+            }
+            for t in supporter.texts.order_by("created_at", "id")
+        ],
+        "received_from_you": [
+            {
+                "from": t.from_phone,
+                "text": t.body,
+                "at": t.received_at.isoformat(),
+                "handled_as": t.handled_as,
+            }
+            for t in supporter.inbound_texts.order_by("received_at", "id")
+        ],
+        "survey": {"question": survey.question.position, "asked_at": _at(survey.asked_at)}
+        if survey is not None
+        else None,
     }

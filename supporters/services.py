@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -239,6 +240,10 @@ def supporter_update_profile(
     """Change name, phone, language and preferences, and nothing else: the row is read
     again under a lock, so a consent withdrawn meanwhile (an unsubscribe link opened while
     the page was open) is not written back."""
+    if not display_name.strip():
+        # The model allows a blank name only for someone who joined by text and never
+        # gave one; a profile saved from the manage page has one.
+        raise ValidationError({"display_name": _("Enter your name.")})
     supporter = Supporter.objects.select_for_update().get(pk=supporter.pk)
     changed = {
         "display_name": display_name.strip(),
@@ -316,7 +321,10 @@ def supporter_erase(*, supporter: Supporter) -> None:
     mail that named them to someone else (OutboxMessage.discloses), introductions, blocks,
     reports, events, RSVPs, activity, sign-in links, the addresses of records merged into
     theirs and the merges' records, group memberships, group invitations and the group
-    mail they sent. The rest is deleted here; a group they lead passes on first.
+    mail they sent, the texts sent to them and received from them, their survey by text.
+    The rest is deleted here; a group they lead passes on first. Texts to or from their
+    number that no row ties to anyone (a STOP before they joined, an answer to a sign-up
+    by text) go too; those tied to another person who shares the number stay theirs.
     """
     # Mail to their addresses that no row ties to them (queued before they were a
     # supporter), their own and any merged into their record.
@@ -327,6 +335,19 @@ def supporter_erase(*, supporter: Supporter) -> None:
     OutboxMessage.objects.filter(to_them).delete()
     # Limits counted under the person's id (home moves): no longer about anyone once erased.
     RateLimitEvent.objects.filter(key=str(supporter.pk)).delete()
+    if supporter.phone:
+        from supporters.ratelimit import client_key
+        from supporters.sms.models import InboundText, TextMessage
+
+        TextMessage.objects.filter(to_phone=supporter.phone, supporter__isnull=True).delete()
+        InboundText.objects.filter(from_phone=supporter.phone, supporter__isnull=True).delete()
+        # Received texts are counted per number (a keyed hash of it): the count goes with
+        # them, unless the number is also someone else's (a family phone) and still counted.
+        shared = Supporter.objects.filter(phone=supporter.phone).exclude(pk=supporter.pk)
+        if not shared.exists():
+            RateLimitEvent.objects.filter(
+                scope__startswith="sms", key=client_key(supporter.phone)
+            ).delete()
     # The groups they lead pass to a co-leader, or are archived (their memberships, group
     # invitations and the group mail they sent go by cascade).
     from supporters.groups.services import groups_erase  # it mails through this module
