@@ -26,13 +26,13 @@ def deliver_text(text_id: int) -> None:
     a text the gateway took queued for a second copy. A text that is not an answer goes
     only while its person still accepts texts (a STOP that came meanwhile cancels it). A
     refusal or an unreachable gateway is recorded and re-raised for procrastinate to retry;
-    after the last attempt the text is marked failed.
+    after the last attempt, or a refusal of the text itself (http.PERMANENT), it is failed.
     """
     backend = gateway()
     failed = None
     with transaction.atomic():
         text = (
-            TextMessage.objects.select_for_update(skip_locked=True)
+            TextMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("supporter")
             .filter(pk=text_id, status=TextMessage.Status.QUEUED)
             .first()
@@ -80,11 +80,16 @@ def deliver_text(text_id: int) -> None:
             TextMessage.objects.filter(pk=text.pk).update(**done)
             return
     logger.warning("text %s not sent (attempt %s): %s", text_id, text.attempts, failed)
-    raise failed
+    if text.status == TextMessage.Status.QUEUED:
+        raise failed  # for procrastinate to try again later
 
 
-def _record_failure(text: TextMessage, exc: Exception) -> None:
+def _record_failure(text: TextMessage, exc: GatewayError) -> None:
+    """Queued for another attempt, or failed: after the last one, or refused for good (a
+    number the gateway will not take: the same request would be refused again)."""
     text.last_error = f"{type(exc).__name__}: {exc}"[:500]
     text.status = (
-        TextMessage.Status.FAILED if text.attempts >= MAX_ATTEMPTS else TextMessage.Status.QUEUED
+        TextMessage.Status.FAILED
+        if exc.permanent or text.attempts >= MAX_ATTEMPTS
+        else TextMessage.Status.QUEUED
     )
