@@ -62,6 +62,15 @@ class BadRequest(Exception):
     """A request from the gateway that is not one it would make: answered 400."""
 
 
+def _field(value: object, *, limit: int = 2000) -> str:
+    """A value of the gateway's request as text; BadRequest for what no gateway sends
+    and PostgreSQL cannot store (a NUL character), or past `limit` characters."""
+    text = "" if value is None else str(value)
+    if "\x00" in text or len(text) > limit:
+        raise BadRequest("a field no gateway sends")
+    return text
+
+
 class Gateway:
     name = ""
 
@@ -147,18 +156,18 @@ class AndroidGateway(Gateway):
                 raise TypeError("payload")
             if kind == "sms:received":
                 received = Received(
-                    from_phone=str(payload["phoneNumber"]),
-                    body=str(payload["message"]),
+                    from_phone=_field(payload["phoneNumber"], limit=40),
+                    body=_field(payload["message"]),
                     # The app's messageId is made from the content: the event's id is not.
-                    gateway_id=str(event.get("id") or ""),
+                    gateway_id=_field(event.get("id"), limit=100),
                 )
                 return [], [received]
             if kind in self.STATES:
                 report = Report(
-                    reference=str(payload["messageId"]),
-                    gateway_id=str(payload["messageId"]),
+                    reference=_field(payload["messageId"], limit=100),
+                    gateway_id=_field(payload["messageId"], limit=100),
                     status=self.STATES[kind],
-                    error=str(payload.get("reason") or ""),
+                    error=_field(payload.get("reason")),
                 )
                 return [report], []
             return [], []  # system:ping and the rest: nothing to do
@@ -216,7 +225,7 @@ class TwilioGateway(Gateway):
 
     def read(self, request):
         post = request.POST
-        sid = post.get("MessageSid") or post.get("SmsSid") or ""
+        sid = _field(post.get("MessageSid") or post.get("SmsSid"), limit=100)
         if not sid:
             raise BadRequest("no MessageSid")
         if "MessageStatus" in post and "Body" not in post:
@@ -224,15 +233,18 @@ class TwilioGateway(Gateway):
             if status is None:
                 return [], []  # queued, accepted, sending...: nothing new
             report = Report(
-                reference=request.GET.get("ref", ""),
+                reference=_field(request.GET.get("ref"), limit=100),
                 gateway_id=sid,
                 status=status,
-                error=post.get("ErrorCode", ""),
+                error=_field(post.get("ErrorCode")),
             )
             return [report], []
         if not post.get("From") or "Body" not in post:
             raise BadRequest("no From or Body")
-        return [], [Received(from_phone=post["From"], body=post["Body"], gateway_id=sid)]
+        received = Received(
+            from_phone=_field(post["From"], limit=40), body=_field(post["Body"]), gateway_id=sid
+        )
+        return [], [received]
 
     def acknowledge(self) -> HttpResponse:
         # An empty TwiML answer: replies go out through the API, like every other text.

@@ -137,14 +137,16 @@ def text_reports_apply(*, gateway: str, reports: Iterable[Report]) -> int:
 
     A report finds its text by our reference or by the gateway's id. Reports come out of
     order and more than once: a text never moves back (a late "sent" after "delivered"
-    changes nothing), and "delivered" wins over a "failed" for the same text.
+    changes nothing), and "delivered" wins over a "failed" for the same text. Any report
+    shows the gateway has the text, so a sent text it never confirmed (a worker killed
+    waiting for its answer) gets its sent_at then.
     """
     changed = 0
     now = timezone.now()
     for report in reports:
         found = TextMessage.objects.select_for_update().filter(gateway=gateway)
         pk = report.reference.removeprefix("sosedi-")
-        if report.reference.startswith("sosedi-") and pk.isdigit():
+        if report.reference.startswith("sosedi-") and pk.isascii() and pk.isdigit():
             found = found.filter(pk=int(pk))
         elif report.gateway_id:
             found = found.filter(gateway_id=report.gateway_id)
@@ -154,17 +156,22 @@ def text_reports_apply(*, gateway: str, reports: Iterable[Report]) -> int:
         if text is None or text.status == TextMessage.Status.CANCELLED:
             continue
         new = TextMessage.Status(report.status)
+        fields = []
+        if text.sent_at is None:
+            text.sent_at, fields = now, ["sent_at"]
         if ORDER[new] <= ORDER[text.status]:
+            if fields:
+                text.save(update_fields=fields)
             continue
         text.status = new
-        fields = ["status"]
+        fields.append("status")
         if new == TextMessage.Status.DELIVERED:
             text.delivered_at, fields = now, [*fields, "delivered_at"]
         if new == TextMessage.Status.FAILED:
             text.last_error = f"gateway: {report.error or 'not delivered'}"[:500]
             fields.append("last_error")
         if report.gateway_id and not text.gateway_id:
-            text.gateway_id, fields = report.gateway_id, [*fields, "gateway_id"]
+            text.gateway_id, fields = report.gateway_id[:100], [*fields, "gateway_id"]
         text.save(update_fields=fields)
         changed += 1
     return changed
