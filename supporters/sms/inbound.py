@@ -20,7 +20,12 @@ from supporters import emails
 from supporters.models import Channel, ConsentRecord, Purpose, Supporter
 from supporters.phones import phone_key
 from supporters.ratelimit import RateLimited, client_key, ratelimit_hit
-from supporters.services import consent_set, supporter_confirm, supporter_location_fields
+from supporters.services import (
+    consent_set,
+    supporter_confirm,
+    supporter_erase,
+    supporter_location_fields,
+)
 from supporters.sms import survey
 from supporters.sms.gateways import Received
 from supporters.sms.models import InboundText, SurveyProgress
@@ -173,8 +178,14 @@ def _handle(*, phone: str, body: str) -> tuple[str, Supporter | None]:
 def _stop(*, phone: str) -> Supporter | None:
     """No more texts to `phone`, at once: the consent of everyone with that number goes,
     what is queued to it is cancelled, the survey ends. Answered only if a consent went,
-    so a second STOP gets no second answer and a number we don't know gets none."""
-    people = list(Supporter.objects.filter(phone=phone).order_by("created_at"))
+    so a second STOP gets no second answer and a number we don't know gets none. A
+    sign-up by text never confirmed is no sign-up: it is erased."""
+    people = []
+    for person in Supporter.objects.filter(phone=phone).order_by("created_at"):
+        if person.status == Supporter.Status.PENDING and not person.email:
+            supporter_erase(supporter=person)
+        else:
+            people.append(person)
     changed = [
         p
         for p in people

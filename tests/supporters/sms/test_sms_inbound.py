@@ -266,6 +266,16 @@ def test_joining_twice_by_text_before_confirming_asks_for_the_yes_again():
     assert "Reply YES" in known.body
 
 
+def test_stop_before_yes_erases_the_sign_up_by_text_unanswered():
+    person = receive(STRANGER, "JOIN Kazan").supporter
+    stored = receive(STRANGER, "СТОП")
+    assert stored.handled_as == InboundText.Handling.STOP
+    assert stored.supporter is None
+    assert not Supporter.objects.filter(pk=person.pk).exists()
+    assert not replies(STRANGER).exists()  # the confirmation request went with them
+    assert receive(STRANGER, "yes").handled_as == InboundText.Handling.INBOX
+
+
 # -- confirming by YES -----------------------------------------------------------------
 
 
