@@ -41,6 +41,8 @@ CONSENT_RATES = {
     Purpose.EVENT_INVITATIONS: 0.45,
     Purpose.INTRODUCTIONS: 0.25,
 }
+# Share giving a mobile number, and of active ones among them accepting texts.
+PHONE_RATE, TEXT_RATE = 0.35, 0.5
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def demo_supporters_delete() -> int:
 def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -> SeedReport:
     """Replace the demo supporters with `count` new ones placed around real localities."""
     rng = random.Random(seed)
+    # Phones come from a draw of their own, so the rest of a seed's people stay the same.
+    phones = random.Random(f"phones:{seed}")
     places = Place.objects.order_by("-population", "geonameid")
     if country:
         places = places.filter(country_code=country.upper())
@@ -149,12 +153,16 @@ def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -
             p for p, rate in CONSENT_RATES.items() if status == "active" and rng.random() < rate
         }
         sid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        phone = f"+79{phones.randrange(10**8, 10**9)}" if phones.random() < PHONE_RATE else ""
+        if phone and status == "active" and phones.random() < TEXT_RATE:
+            granted.add(Purpose.TEXT_MESSAGES)
+        channel = "phone" if phone and phones.random() < 0.3 else "email"
         supporter_rows.append(
             (
                 sid,
                 f"supporter{i:07d}.{seed}@{DEMO_DOMAIN}",
                 f"{first} {rng.choice(LAST_INITIALS)}.",
-                "",
+                phone,
                 language,
                 status,
                 created,
@@ -167,7 +175,7 @@ def demo_supporters_seed(*, count: int, seed: int, country: str | None = "RU") -
                 "street",
                 "demo",
                 *(p in granted for p in Purpose),
-                "email",
+                channel,
                 rng.choice(["weekly", "monthly", "monthly", "calls_to_action", "daily"]),
                 rng.sample(topics, rng.randrange(0, 4)),
             )

@@ -7,8 +7,9 @@ because the kept record has the same row already, one of the two stays, delibera
 
 - consents: every record moves (the whole history); each purpose's most recent decision,
   across both records, becomes the kept record's current consent;
-- tags, activity, a nearby ban, a mailing's send-log row: the kept record's stays (the
-  merged record's message itself moves with the mail history);
+- tags, activity, a nearby ban, a mailing's send-log row, a texting's text, the survey
+  by text in progress: the kept record's stays (the merged record's message itself
+  moves with the mail history);
 - an RSVP to an event both answered: the most recent answer stays;
 - an introduction one request offered to both: the one furthest on (accepted, declined,
   waiting, expired) stays, and the other's reports move to it;
@@ -17,8 +18,8 @@ because the kept record has the same row already, one of the two stays, delibera
 - limits counted under the merged record's id (home moves, sign-in links) count for the
   kept one.
 
-The merged address becomes a MergedAddress of the kept person (it still finds them); a
-blank phone takes the merged record's. The kept record's other fields stay as they are:
+The merged address (if it had one: people who joined by text may not) becomes a
+MergedAddress of the kept person (it still finds them); a blank phone takes the merged record's. The kept record's other fields stay as they are:
 the coordinator chooses which record to keep. A SupporterMerge row records the merge
 with its counts, and the audit entry is written in the same transaction.
 """
@@ -221,6 +222,9 @@ RULES: dict[str, Rule] = {
     "supporters.groupinvitation.supporter": unless_kept_has("group"),
     "supporters.groupmail.sender": move,
     "supporters.trustedhost.supporter": unless_kept_has(),
+    "supporters.textmessage.supporter": unless_kept_has("texting"),
+    "supporters.inboundtext.supporter": move,
+    "supporters.surveyprogress.supporter": unless_kept_has(),
 }
 
 
@@ -299,7 +303,8 @@ def supporter_merge(*, kept: Supporter, merged: Supporter, actor: Actor) -> Supp
         changed.append("phone")
     if changed:
         kept.save(update_fields=changed)
-    _address_keep(kept, merged.email)
+    if merged.email:
+        _address_keep(kept, merged.email)
 
     _count, deleted = Supporter.objects.filter(pk=merged.pk).delete()
     if deleted != {Supporter._meta.label: 1}:

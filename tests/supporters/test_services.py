@@ -104,6 +104,7 @@ def test_sign_up_stores_a_pending_supporter_at_its_cell_with_its_consents(delive
         "introductions": False,
         "event_invitations": False,
         "email_updates": True,
+        "text_messages": False,
     }
     records = ConsentRecord.objects.filter(supporter=supporter)
     assert sorted(r.purpose for r in records) == ["email_updates", "public_map"]

@@ -35,6 +35,7 @@ AGREED_TO = {
     Purpose.INTRODUCTIONS: gettext_lazy("agreed to be offered for introductions"),
     Purpose.EVENT_INVITATIONS: gettext_lazy("agreed to receive event invitations"),
     Purpose.EMAIL_UPDATES: gettext_lazy("agreed to receive email updates"),
+    Purpose.TEXT_MESSAGES: gettext_lazy("agreed to receive text messages"),
 }
 
 

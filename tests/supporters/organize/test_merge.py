@@ -248,6 +248,7 @@ def test_the_kept_record_takes_the_latest_consents_a_blank_phone_and_the_address
     assert kept.consents() == {
         "public_map": True, "introductions": True, "event_invitations": True,
         "email_updates": True,
+        "text_messages": False,
     }  # fmt: skip
     assert (kept.email, kept.display_name, kept.phone) == (
         "ann@example.org",
@@ -296,6 +297,7 @@ def test_each_purpose_takes_the_most_recent_decision_in_either_history(make_supp
     assert kept.consents() == {
         "public_map": False, "introductions": True, "event_invitations": False,
         "email_updates": False,
+        "text_messages": False,
     }  # fmt: skip
     assert kept.consent_records.count() == 7
 
