@@ -62,11 +62,12 @@ class BadRequest(Exception):
     """A request from the gateway that is not one it would make: answered 400."""
 
 
-def _field(value: object, *, limit: int = 2000) -> str:
-    """A value of the gateway's request as text; BadRequest for what no gateway sends
-    and PostgreSQL cannot store (a NUL character), or past `limit` characters."""
-    text = "" if value is None else str(value)
-    if "\x00" in text or len(text) > limit:
+def _field(value: object, *, limit: int = 10000) -> str:
+    """A value of the gateway's request as text, without the NUL characters PostgreSQL
+    cannot store (a text someone sent is kept, cleaned: refusing it would only make the
+    gateway send it again and again); BadRequest past `limit` characters."""
+    text = "" if value is None else str(value).replace("\x00", "")
+    if len(text) > limit:
         raise BadRequest("a field no gateway sends")
     return text
 
