@@ -24,14 +24,16 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from functools import cache
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from supporters.sms.http import Answer, GatewayError, http_stage
+from supporters.sms.http import Answer, GatewayError, http_get, http_stage
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,16 @@ class Gateway:
         """What the gateway expects back once a request is handled."""
         return HttpResponse(status=204)
 
+    def took(self, text: Outgoing, *, since: datetime) -> bool | None:
+        """Whether the gateway has `text` (queued at `since`), asked after a worker died
+        between committing "sent" and the request's last byte: True, False, or None when
+        it cannot say."""
+        return None
+
+
+def _basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
 
 class OutboxGateway(Gateway):
     name = "outbox"
@@ -137,6 +149,20 @@ class AndroidGateway(Gateway):
             return str(answer.json().get("id") or text.reference)
 
         return done
+
+    def took(self, text: Outgoing, *, since: datetime) -> bool | None:
+        """The app keeps each message under the id it was given: ours. Exact."""
+        answer = http_get(
+            f"{settings.SOSEDI_SMS_ANDROID_URL.rstrip('/')}/message/{quote(text.reference)}",
+            headers={
+                "Authorization": _basic_auth(
+                    settings.SOSEDI_SMS_ANDROID_USER, settings.SOSEDI_SMS_ANDROID_PASSWORD
+                )
+            },
+        )
+        if answer is None or answer.status not in (200, 404):
+            return None
+        return answer.status == 200
 
     def verify(self, request: HttpRequest) -> bool:
         key = settings.SOSEDI_SMS_ANDROID_SIGNING_KEY
@@ -210,6 +236,32 @@ class TwilioGateway(Gateway):
             return str(answer.json().get("sid") or "")
 
         return done
+
+    def took(self, text: Outgoing, *, since: datetime) -> bool | None:
+        """The API keeps no id of ours: a message to the number with the same body,
+        created since the text was queued, is taken for it (the same text queued twice
+        to one number within the same minutes would be taken for one: never two copies)."""
+        sid = settings.SOSEDI_SMS_TWILIO_ACCOUNT_SID
+        base = settings.SOSEDI_SMS_TWILIO_URL.rstrip("/")
+        answer = http_get(
+            f"{base}/2010-04-01/Accounts/{sid}/Messages.json?" + urlencode({"To": text.to}),
+            headers={
+                "Authorization": _basic_auth(sid, settings.SOSEDI_SMS_TWILIO_AUTH_TOKEN),
+                "Accept": "application/json",
+            },
+        )
+        messages = answer.json().get("messages") if answer and answer.status == 200 else None
+        if not isinstance(messages, list):
+            return None
+        earliest = since - timedelta(minutes=1)
+        for message in messages:
+            try:
+                created = parsedate_to_datetime(message["date_created"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if message.get("body") == text.body and created >= earliest:
+                return True
+        return False
 
     def signature(self, url: str, fields: dict[str, str]) -> str:
         data = url + "".join(f"{name}{fields[name]}" for name in sorted(fields))

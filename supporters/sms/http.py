@@ -148,3 +148,24 @@ def _early_answer(sock, *, timeout: float | None) -> bytes | None:
     finally:
         with suppress(OSError):
             sock.settimeout(timeout)
+
+
+def http_get(url: str, *, headers: dict[str, str]) -> Answer | None:
+    """GET `url`: the answer, or None if the gateway could not be reached or hung up."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = connection_class(parts.hostname, parts.port, timeout=settings.SOSEDI_SMS_TIMEOUT)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return Answer(response.status, response.read(1024 * 1024))
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        with suppress(Exception):
+            conn.close()

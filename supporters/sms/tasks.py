@@ -3,6 +3,7 @@
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -27,6 +28,12 @@ def deliver_text(text_id: int) -> None:
     only while its person still accepts texts (a STOP that came meanwhile cancels it). A
     refusal or an unreachable gateway is recorded and re-raised for procrastinate to retry;
     after the last attempt, or a refusal of the text itself (http.PERMANENT), it is failed.
+
+    A worker killed between committing "sent" and the last byte leaves its job stalled;
+    retried, the job finds the text sent but unconfirmed and asks the gateway whether it
+    has it (Gateway.took): sent again only if it has not, so every text goes exactly once
+    where the gateway can say (SMS Gateway for Android by our id, Twilio by number and
+    body).
     """
     backend = gateway()
     failed = None
@@ -34,11 +41,29 @@ def deliver_text(text_id: int) -> None:
         text = (
             TextMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("supporter")
-            .filter(pk=text_id, status=TextMessage.Status.QUEUED)
+            .filter(
+                Q(status=TextMessage.Status.QUEUED)
+                # Marked sent by a worker that died before the gateway answered (this is
+                # that job again, retried as stalled): the gateway is asked below.
+                | Q(status=TextMessage.Status.SENT, sent_at__isnull=True, last_error=""),
+                pk=text_id,
+            )
             .first()
         )
         if text is None:
             return  # sent already, being sent, cancelled, or erased with its person
+        if text.status == TextMessage.Status.SENT:
+            outgoing = Outgoing(reference=text.reference, to=text.to_phone, body=text.body)
+            took = backend.took(outgoing, since=text.created_at)
+            if took is True:  # it has it: never a second copy
+                text.sent_at = timezone.now()
+                text.save(update_fields=["sent_at"])
+                return
+            if took is None:  # it cannot say: keep it sent, unconfirmed, as it was
+                text.last_error = "not confirmed: the gateway cannot say whether it has it"
+                text.save(update_fields=["last_error"])
+                return
+            text.status = TextMessage.Status.QUEUED  # it never got the last byte: send it
         if text.kind not in REPLY_KINDS and not (
             text.supporter is not None and text.supporter.consent_text_messages
         ):

@@ -156,6 +156,16 @@ class StubGateway:
             os.kill(self.worker_pid, signal.SIGKILL)
 
     def _handle(self, h: _Handler) -> None:
+        if h.command == "GET":  # a lookup (after a worker died mid-send): never a kill
+            request = Request(
+                method="GET",
+                path=h.path,
+                headers={k.lower(): v for k, v in h.headers.items()},
+                body=b"",
+            )
+            status, payload, extra = self.answer(request)
+            self._write(h, status, payload, extra)
+            return
         with self.lock:
             self.arrivals += 1
             n = self.arrivals
@@ -390,6 +400,12 @@ class TwilioStub(StubGateway):
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         if _basic(request.headers) != (self.account_sid, self.auth_token):
             return self._error(401, 20003, "Authenticate")
+        if request.method == "GET" and urlsplit(request.path).path == path:
+            wanted = parse_qs(urlsplit(request.path).query).get("To", [""])[0]
+            with self.lock:
+                found = [m for m in self.messages.values() if m["to"] == wanted]
+            listed = [{k: v for k, v in m.items() if k != "status_callback"} for m in found]
+            return 200, {"messages": listed, "page": 0, "page_size": 50}, {}
         if request.method != "POST" or request.path != path:
             return self._error(404, 20404, "The requested resource was not found")
         if not request.headers.get("content-type", "").startswith(
