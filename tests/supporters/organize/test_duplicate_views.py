@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from supporters.models import ConsentRecord, MergedAddress, Supporter
+from supporters.models import ConsentRecord, MergedAddress, Purpose, Supporter
 from supporters.organize.duplicates import possible_duplicates_search
 from supporters.organize.models import AuditEntry, DuplicateDismissal, SupporterMerge
 
@@ -150,7 +150,8 @@ def test_the_kept_persons_workspace_page_shows_consents_and_merges_to_coordinato
     # The merged record's decision is the kept one's now, with when and how it was made.
     updates = consents.split("receive email updates")[1].split("</tr>")[0]
     assert "<td>yes</td>" in updates and "sign-up form" in updates
-    assert consents.count("<td>no</td>") == 3
+    # Every other purpose is still undecided.
+    assert consents.count("<td>no</td>") == len(Purpose) - 1
     assert "boris@example.org" not in html
     entry = AuditEntry.objects.order_by("at", "pk").last()
     assert (entry.action, entry.filter, entry.detail) == (
