@@ -197,6 +197,8 @@ STATICFILES_DIRS += [
     ("vendor/leaflet.heat", BASE_DIR / "node_modules" / "leaflet.heat" / "dist"),
     ("vendor/topojson-client", BASE_DIR / "node_modules" / "topojson-client" / "dist"),
     ("vendor/world-atlas", BASE_DIR / "node_modules" / "world-atlas"),
+    # Home pins snap to their hexagon in the page itself (static/js/location-field.js).
+    ("vendor/h3-js", BASE_DIR / "node_modules" / "h3-js" / "dist"),
 ]
 # Loaded on the public map through django-leaflet's {% leaflet_js plugins="…" %}.
 LEAFLET_CONFIG["PLUGINS"] = {

@@ -14,4 +14,6 @@ def sosedi(request):
         "tile_attribution": settings.TILE_ATTRIBUTION,
         # The maps' fallback base layer (static/js/base-layer.js).
         "outlines_url": static(OUTLINES),
+        # Home pins are snapped to this hexagon in the page (static/js/location-field.js).
+        "pin_snap_resolution": settings.SOSEDI_H3_RESOLUTION,
     }

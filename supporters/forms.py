@@ -33,11 +33,24 @@ class NameField(forms.CharField):
     def to_python(self, value):
         return " ".join(super().to_python(value).split())
 
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "autocomplete": "name"}
+
 
 class EmailAddressField(forms.EmailField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Email"))
         super().__init__(max_length=_max_length("email"), **kwargs)
+
+    def widget_attrs(self, widget):
+        # type=email (Django's EmailInput) brings the phone's address keyboard.
+        return {**super().widget_attrs(widget), "autocomplete": "email"}
+
+
+class TelInput(forms.TextInput):
+    """type=tel: the phone's number pad, and the browser may offer the person's number."""
+
+    input_type = "tel"
 
 
 class PhoneField(forms.CharField):
@@ -52,6 +65,7 @@ class PhoneField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Phone (optional)"))
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", TelInput(attrs={"autocomplete": "tel"}))
         super().__init__(max_length=_max_length("phone"), **kwargs)
 
     def clean(self, value) -> str:

@@ -39,10 +39,31 @@
     }, 250);
   });
 
-  var map = null, marker = null;
+  // A home pin is snapped in the page to the centre of its hexagon (h3-js, served by the
+  // app), so neither the place lookup nor the form ever carries the point itself. A venue's
+  // pin (no data-snap-resolution) is public and exact by design.
+  var snapResolution = parseInt(mapEl.dataset.snapResolution || "", 10);
+  function snapped(latlng) {
+    if (!snapResolution || !window.h3) return latlng;
+    var centre = h3.cellToLatLng(h3.latLngToCell(latlng.lat, latlng.lng, snapResolution));
+    return L.latLng(centre[0], centre[1]);
+  }
+  var map = null, marker = null, hexagon = null;
   function setPin(latlng) {
-    latlng = latlng.wrap();  // a click on a repeated copy of the world is still on Earth
-    if (marker) marker.setLatLng(latlng); else marker = L.marker(latlng).addTo(map);
+    latlng = snapped(latlng.wrap());  // a tap on a repeated copy of the world is still on Earth
+    if (marker) {
+      marker.setLatLng(latlng);
+    } else {
+      // Tap to place, drag to move: the marker follows the finger and lands on a hexagon.
+      marker = L.marker(latlng, { draggable: true, autoPan: true, keyboard: true }).addTo(map);
+      marker.on("dragend", function () { setPin(marker.getLatLng()); });
+    }
+    if (snapResolution && window.h3) {
+      var cell = h3.latLngToCell(latlng.lat, latlng.lng, snapResolution);
+      var ring = h3.cellToBoundary(cell);
+      if (hexagon) hexagon.setLatLngs(ring);
+      else hexagon = L.polygon(ring, { color: "#b83a17", weight: 2, fillOpacity: .15, interactive: false }).addTo(map);
+    }
     latField.value = latlng.lat.toFixed(6);
     lonField.value = latlng.lng.toFixed(6);
     var url = mapEl.dataset.locateUrl + "?lat=" + latField.value + "&lon=" + lonField.value;
@@ -56,12 +77,13 @@
   }
   function clearPin() {
     if (marker) { map.removeLayer(marker); marker = null; }
+    if (hexagon) { map.removeLayer(hexagon); hexagon = null; }
     latField.value = ""; lonField.value = "";
     if (status) status.textContent = initialStatus;
   }
   function initMap() {
     if (map) return;
-    map = L.map(mapEl, { worldCopyJump: true }).setView([55.75, 37.62], 4);
+    map = L.map(mapEl, { worldCopyJump: true, tap: true }).setView([55.75, 37.62], 4);
     if (window.sosediBaseLayer) {
       window.sosediBaseLayer(map, {
         tileUrl: mapEl.dataset.tileUrl,
@@ -75,6 +97,24 @@
       map.setView(ll, 12);
       setPin(ll);
     }
+  }
+  // "Use my location": the device's position, snapped to its hexagon before it is used.
+  var locate = document.getElementById("pin-locate");
+  if (locate && snapResolution && window.h3 && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      var details = mapEl.closest("details");
+      if (details && !details.open) details.open = true;
+      initMap();
+      if (status) status.textContent = locate.dataset.waiting || "";
+      navigator.geolocation.getCurrentPosition(function (position) {
+        var ll = L.latLng(position.coords.latitude, position.coords.longitude);
+        setPin(ll);
+        map.setView(marker.getLatLng(), 13);
+      }, function () {
+        if (status) status.textContent = locate.dataset.refused || "";
+      }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
+    });
   }
   var details = mapEl.closest("details");
   if (details) {
