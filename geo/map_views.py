@@ -10,6 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from geo import selectors
+from ops.replica import reads_may_lag
 
 OUTLINES = "vendor/world-atlas/countries-50m.json"
 
@@ -50,11 +51,13 @@ def _map_context(request) -> dict:
 
 
 @require_GET
+@reads_may_lag
 def public_map(request):
     return render(request, "geo/map.html", _map_context(request))
 
 
 @require_GET
+@reads_may_lag
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
 def public_map_embed(request):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 
 from geo.geojson import feature_collection
 from geo.snapshot_models import (
@@ -98,7 +98,9 @@ def _in_bbox(bbox: BBox) -> tuple[str, list[float]]:
 
 def _cells_per_resolution(snapshot: MapSnapshot, bbox: BBox, finest: int) -> dict[int, int]:
     in_bbox, params = _in_bbox(bbox)
-    with connection.cursor() as cursor:
+    # From the database the snapshot row came from (the replica in a may-lag view), so the
+    # cells are that snapshot's.
+    with connections[snapshot._state.db].cursor() as cursor:
         cursor.execute(
             "SELECT resolution, count(*) FROM geo_publiccell"
             f" WHERE snapshot_id = %s AND resolution <= %s AND {in_bbox}"
@@ -138,6 +140,7 @@ def cells_for_bbox(*, snapshot: MapSnapshot, bbox: BBox, zoom: int, max_cells: i
         precision=5,
         properties={"cell": "to_hex(f.cell)", "count": "f.count"},
         order_by="f.cell",
+        using=snapshot._state.db,
     )
     return CellsPage(
         geojson=body.encode(),

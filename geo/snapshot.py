@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from geo.localities import LocalityText, places_for_localities
 from geo.snapshot_models import (
     MAX_PUBLIC_RESOLUTION,
     MIN_PUBLIC_RESOLUTION,
@@ -105,7 +106,7 @@ class SnapshotReport:
 
 
 def _people_sql(people: QuerySet) -> tuple[str, tuple]:
-    rows = people.order_by().values_list("cell", "country_code", "region")
+    rows = people.order_by().values_list("cell", "country_code", "region", "city")
     sql, params = rows.query.sql_with_params()
     return sql, tuple(params)
 
@@ -120,7 +121,7 @@ def _cell_counts(people_sql: str, params: tuple, *, k: int) -> list[tuple[int, i
     """(resolution, parent cell, distinct people) for every parent with at least k people."""
     resolutions = _published_resolutions()
     sql = f"""
-        WITH people(cell, country_code, region) AS ({people_sql}),
+        WITH people(cell, country_code, region, locality) AS ({people_sql}),
              r(res) AS (SELECT unnest(%s::int[]))
         SELECT r.res, {_PARENT_SQL} AS parent, count(*) AS n
         FROM people p JOIN r ON {_RESOLUTION_SQL} >= r.res
@@ -133,10 +134,14 @@ def _cell_counts(people_sql: str, params: tuple, *, k: int) -> list[tuple[int, i
         return cursor.fetchall()
 
 
-def _area_counts(people_sql: str, params: tuple, *, k: int) -> list[tuple[str, str, str, int]]:
-    """(level, country code, region, people) per world, country and region with at least k."""
+AreaCount = tuple[str, str, str, str, int | None, int]
+"""level, country code, region, town, the town's gazetteer place (geonameid), people"""
+
+
+def _area_counts(people_sql: str, params: tuple, *, k: int) -> list[AreaCount]:
+    """Per world, country and region with at least k people, and per town (below)."""
     sql = f"""
-        WITH people(cell, country_code, region) AS ({people_sql})
+        WITH people(cell, country_code, region, locality) AS ({people_sql})
         SELECT CASE WHEN GROUPING(country_code) = 1 THEN 'world'
                     WHEN GROUPING(region) = 1 THEN 'country' ELSE 'region' END,
                COALESCE(country_code, ''), COALESCE(region, ''), count(*)
@@ -148,9 +153,50 @@ def _area_counts(people_sql: str, params: tuple, *, k: int) -> list[tuple[str, s
         cursor.execute(sql, (*params, k))
         rows = cursor.fetchall()
     # People with no known country or region count in the totals above them only.
-    return [
-        row for row in rows if row[0] == "world" or (row[1] and (row[0] == "country" or row[2]))
+    areas = [
+        (level, cc, region, "", None, n)
+        for level, cc, region, n in rows
+        if level == "world" or (cc and (level == "country" or region))
     ]
+    return areas + _town_counts(people_sql, params, k=k)
+
+
+def _town_counts(people_sql: str, params: tuple, *, k: int) -> list[AreaCount]:
+    """Per town with at least k people, a town's spellings ('Москва', 'Moscow') counted as
+    one through the gazetteer (geo/localities.py); a text no place matches stays itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH people(cell, country_code, region, locality) AS ({people_sql})
+                SELECT country_code, region, locality, min(cell), count(*) FROM people
+                WHERE country_code <> '' AND region <> '' AND locality <> ''
+                GROUP BY country_code, region, locality""",
+            params,
+        )
+        groups = cursor.fetchall()
+    texts = []
+    for cc, region, city, cell, _n in groups:
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))  # near enough to tell towns apart
+        texts.append(LocalityText(country_code=cc, region=region, city=city, lat=lat, lon=lon))
+    places = places_for_localities(texts)
+    towns: dict[tuple, list] = {}
+    for (cc, region, city, _cell, n), text in zip(groups, texts, strict=True):
+        place = places.get(text)
+        key = ("place", place.geonameid) if place else ("text", cc, region, city)
+        town = towns.setdefault(key, [n, cc, region, place.name if place else city, place, 0])
+        if n > town[0]:  # the region and name of the town's largest spelling
+            town[:3] = [n, cc, region]
+        town[5] += n
+    return [
+        ("locality", cc, region, name, place.geonameid if place else None, total)
+        for _largest, cc, region, name, place, total in towns.values()
+        if total >= k
+    ]
+
+
+def _area_label(level: str, country_code: str, region: str, locality: str) -> str:
+    """The noise's label: a town's adds its name, so the others' noise stays as it was."""
+    label = f"{level}:{country_code}:{region}"
+    return f"{label}:{locality}" if level == "locality" else label
 
 
 def _count_people(people_sql: str, params: tuple) -> int:
@@ -169,9 +215,9 @@ def snapshot_refresh(
     """Build a new public snapshot from `people` and make it current, atomically.
 
     `people` has one row per distinct person who may appear on the public map, with
-    `cell` (H3 index), `country_code` and `region` fields. The new snapshot becomes
-    visible when this transaction commits; the previous one is kept for requests that
-    read its version a moment before, older ones are deleted.
+    `cell` (H3 index), `country_code`, `region` and `city` (their town) fields. The new
+    snapshot becomes visible when this transaction commits; the previous one is kept for
+    requests that read its version a moment before, older ones are deleted.
     """
     say = progress or (lambda message: None)
     noise = noise or NoiseParams.from_settings()
@@ -204,9 +250,13 @@ def snapshot_refresh(
             level=level,
             country_code=country_code,
             region=region,
-            count=published_count(n, label=f"{level}:{country_code}:{region}", noise=noise),
+            locality=locality,
+            place_id=place,
+            count=published_count(
+                n, label=_area_label(level, country_code, region, locality), noise=noise
+            ),
         )
-        for level, country_code, region, n in areas
+        for level, country_code, region, locality, place, n in areas
     )
     snapshot.cells = len(cells)
     snapshot.build_seconds = round(time.monotonic() - started, 3)

@@ -67,24 +67,31 @@ class PublicCell(models.Model):
 
 
 class PublicArea(models.Model):
-    """A published total for the world, a country or a region, perturbed like the cells."""
+    """A published total for the world, a country, a region or a town, perturbed like the
+    cells and shown only from k people."""
 
     class Level(models.TextChoices):
         WORLD = "world"
         COUNTRY = "country"
         REGION = "region"
+        LOCALITY = "locality"
 
     snapshot = models.ForeignKey(MapSnapshot, on_delete=models.CASCADE, related_name="areas")
     level = models.CharField(max_length=10, choices=Level.choices)
     country_code = models.CharField(max_length=2, blank=True)
     region = models.CharField(max_length=200, blank=True)
+    locality = models.CharField(max_length=200, blank=True)
+    # A town's gazetteer place (GeoNames id), to name it in the page's language. No foreign
+    # key: the gazetteer is rebuilt from its source while snapshots stay.
+    place_id = models.IntegerField(null=True, blank=True)
     count = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["-count", "country_code", "region"]
+        ordering = ["-count", "country_code", "region", "locality"]
         constraints = [
             models.UniqueConstraint(
-                fields=["snapshot", "level", "country_code", "region"], name="public_area_unique"
+                fields=["snapshot", "level", "country_code", "region", "locality", "place_id"],
+                name="public_area_unique",
             ),
             models.CheckConstraint(
                 condition=Q(count__gte=MIN_PUBLISHED_COUNT), name="public_area_count_floor"
@@ -92,4 +99,4 @@ class PublicArea(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.level} {self.country_code} {self.region}: {self.count}".strip()
+        return f"{self.level} {self.country_code} {self.region} {self.locality}: {self.count}"

@@ -209,6 +209,20 @@ def test_the_map_page_shows_the_total_the_join_call_and_the_embed_snippet(client
         assert person.display_name not in page and str(person.pk) not in page
 
 
+def test_the_map_page_has_its_numbers_as_a_table_of_regions_and_towns(client, spread):
+    snapshot = MapSnapshot.objects.get()
+    regions = list(snapshot.areas.filter(level="region"))
+    towns = list(snapshot.areas.filter(level="locality"))
+    assert regions and towns, "the fixture's people give regions and towns of k or more"
+    page = client.get(MAP).content.decode()
+    table = page.split('id="areas"')[1].split("</table>")[0]
+    assert table.count('class="area-region"') == len(regions)
+    assert table.count('class="area-town"') == len(towns)
+    for town in towns:  # each under its region's row, with its published count
+        assert f'<td>{town.locality}</td><td class="count">{town.count}</td>' in table
+    assert 'href="#areas"' in page  # a way past the map for keyboards and screen readers
+
+
 def test_the_map_page_before_any_snapshot(client, db):
     response = client.get(MAP)
     assert response.status_code == 200

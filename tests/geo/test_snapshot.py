@@ -48,6 +48,7 @@ def seed_supporters(
     public: bool = True,
     region: str = "Novosibirsk Oblast",
     country_code: str = "RU",
+    city: str = "Testburg",
 ) -> list[Supporter]:
     """`n` real supporters snapped to `cell` (bulk-created: a crawl needs hundreds)."""
     centre = hexgrid.cell_centre(cell)
@@ -58,7 +59,7 @@ def seed_supporters(
             display_name=f"Zyxwa {uuid.uuid4().hex[:8]}",
             status=status,
             confirmed_at=None if status == Supporter.Status.PENDING else now,
-            city="Testburg",
+            city=city,
             region=region,
             country_code=country_code,
             cell=cell,
@@ -254,6 +255,27 @@ def test_area_totals_are_published_only_for_k_or_more_and_perturbed(seeded, sett
     assert ("region", "RU", "Omsk Oblast") not in areas
     assert ("region", "RU", "Primorye") not in areas
     assert all(count % 5 == 0 for count in areas.values())
+
+
+def test_towns_are_published_from_k_people_under_their_region_and_perturbed(db):
+    """The map's text alternative counts towns: only those with k people, a town's
+    spellings as one, never a town without a name, and each with noise of its own."""
+    cell = cell_at(*NOVOSIBIRSK)
+    seed_supporters(cell, 20, city="Berdsk")
+    seed_supporters(cell, 20, city="Бердск")  # the same town, as a Russian speaker joined
+    seed_supporters(cell, 9, city="Iskitim")  # one short of k
+    seed_supporters(cell, 12, city="")  # the town of these is not known
+    seed_supporters(cell_at(*OMSK), 30, city="Berdsk", region="Omsk Oblast")  # another Berdsk
+    refresh_map()
+    towns = {
+        (a.region, a.locality): a.count
+        for a in MapSnapshot.objects.get().areas.filter(level="locality")
+    }
+    assert set(towns) == {("Novosibirsk Oblast", "Berdsk"), ("Omsk Oblast", "Berdsk")}
+    assert abs(towns[("Novosibirsk Oblast", "Berdsk")] - 40) <= 25
+    assert all(count % 5 == 0 and count >= 10 for count in towns.values())
+    region = MapSnapshot.objects.get().areas.get(level="region", region="Novosibirsk Oblast")
+    assert abs(region.count - 61) <= 25  # the short town and the unknown still count here
 
 
 # --- the build --------------------------------------------------------------------------
