@@ -20,6 +20,7 @@ from geo import gazetteer, selectors
 from geo.forms import CellsQueryForm, CoordinateField, PinQueryForm
 from geo.geocoding import GeocodingError, locate_pin, place_label
 from geo.snapshot_models import MAX_PUBLIC_RESOLUTION
+from ops.replica import reads_may_lag
 
 GEOJSON = "application/geo+json"
 H3_INDEX = r"^[0-9a-f]{15}$"
@@ -191,6 +192,7 @@ def _cache(response, snapshot) -> HttpResponse:
         },
     },
 )
+@reads_may_lag
 def public_cells(request):
     """GeoJSON of the published hexagons in a bbox, at a resolution fit for the zoom."""
     form = CellsQueryForm(request.GET)

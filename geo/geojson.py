@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -31,11 +31,13 @@ def feature_collection(
     order_by: str | None = None,
     precision: int = 6,
     members: Mapping[str, object] | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> tuple[str, int]:
     """The FeatureCollection (JSON text) of the rows of `source`, and how many there are.
 
     `members` are foreign members of the collection (written before `features`, their
-    values as JSON); `order_by` orders the features.
+    values as JSON); `order_by` orders the features; `using` is the database alias to read
+    (the one the caller's rows came from, e.g. a queryset's `.db`).
     """
     props = ", ".join(f"{_key(k)}, {expr}" for k, expr in properties.items())
     feature = ["'type', 'Feature'"]
@@ -53,7 +55,7 @@ def feature_collection(
         f")::text, count(*) FROM ({source}) f"
     )
     values = [json.dumps(v) for v in (members or {}).values()]
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, [*values, *params])
         text, count = cursor.fetchone()
     return text, count

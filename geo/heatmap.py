@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import folium
 from branca.element import MacroElement
-from django.db import connection
+from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.templatetags.static import static
 from folium.plugins import HeatMap
@@ -60,7 +60,7 @@ def _count(queryset: QuerySet, subset: Q | None, resolution: int) -> list[tuple[
     )
     inner, params = queryset.values("cell", "in_subset").query.sql_with_params()
     parent = h3_parent_sql("q.cell", "%s")
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             f"""
             SELECT CASE WHEN ((q.cell >> 52) & 15) > %s THEN {parent} ELSE q.cell END AS c,

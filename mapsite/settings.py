@@ -344,3 +344,46 @@ PROCRASTINATE_IMPORT_PATHS = [
     "supporters.sms.tasks",
     "supporters.sms.texting_tasks",
 ]
+
+# --- Past one machine (issue 14): ops/replica.py, docs/SCALING.md, docs/FAILOVER.md -------
+# DATABASE_REPLICA_URL (optional): a streaming replica. Views marked @reads_may_lag (the
+# public map and its cells, public events and groups, the organizer dashboard, heatmap and
+# exports) read from it while it is reachable and at most SOSEDI_REPLICA_MAX_LAG_SECONDS
+# behind; everything else, the worker and every write use the primary (DATABASE_URL).
+DATABASE_ROUTERS = ["ops.replica.ReplicaRouter"]
+if "DATABASE_REPLICA_URL" in env:
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        # A standby cannot hold a test database: in tests the alias is the default one.
+        "TEST": {"MIRROR": "default"},
+    }
+    # A replica that does not answer is skipped quickly rather than waited for.
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"]["OPTIONS"],
+        "connect_timeout": env.int("SOSEDI_REPLICA_CONNECT_TIMEOUT", default=2),
+    }
+# Behind pgbouncer in transaction mode (SOSEDI_DB_POOLED=true, docs/deploy/pgbouncer.ini) a
+# client's statements may run on different server connections: no server-side prepared
+# statements (psycopg's prepare_threshold) nor cursors, and no startup `options` (pgbouncer
+# refuses them; its connect_query sets the statement timeout instead).
+SOSEDI_DB_POOLED = env.bool("SOSEDI_DB_POOLED", default=False)
+# The worker holds a LISTEN session and long transactions, which a transaction pool cannot
+# keep: its unit sets SOSEDI_DB_DIRECT=true, and DATABASE_DIRECT_URL (PostgreSQL itself,
+# not the pooler) replaces DATABASE_URL for it, as for migrations and backups.
+if env.bool("SOSEDI_DB_DIRECT", default=False) and "DATABASE_DIRECT_URL" in env:
+    _direct = env.db("DATABASE_DIRECT_URL")
+    DATABASES["default"].update(
+        {k: _direct[k] for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
+    )
+    SOSEDI_DB_POOLED = False
+if SOSEDI_DB_POOLED:
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _alias["OPTIONS"] = {
+            **{k: v for k, v in _alias["OPTIONS"].items() if k != "options"},
+            "prepare_threshold": None,
+        }
+SOSEDI_REPLICA_MAX_LAG_SECONDS = env.float("SOSEDI_REPLICA_MAX_LAG_SECONDS", default=10)
+SOSEDI_REPLICA_CHECK_SECONDS = env.float("SOSEDI_REPLICA_CHECK_SECONDS", default=5)

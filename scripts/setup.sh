@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make setup`: everything Sosedi needs on a fresh Debian 12 machine, idempotent.
-#  1. Debian packages (as root directly, else with sudo);
+#  1. Debian packages (as root directly, else with sudo), pgbouncer and pgBackRest among them
+#     (the replica, pooling and point-in-time recovery tests run them on clusters of their own);
 #  2. the virtualenv in .venv with the locked Python packages;
 #  3. a project-local PostGIS cluster, unless DATABASE_URL is set;
 #  4. front-end packages from package-lock.json (npm ci), served as static files;
@@ -16,6 +17,7 @@ DEB_PACKAGES=(
     gettext python3-venv
     chromium fonts-dejavu-core
     wrk
+    pgbouncer pgbackrest
 )
 # npm installs the front-end packages. Debian's nodejs and npm, unless an npm is already
 # there (NodeSource's nodejs bundles its own, and Debian's npm would conflict with it).

@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 
 from geo.api import Point
+from ops.replica import reads_may_lag
 from supporters.groups import selectors
 
 router = Router()
@@ -42,6 +43,7 @@ class Groups(Schema):
     summary="Approved local groups (GeoJSON)",
     description="A point at each group's area centre, its name and k-anonymous member count.",
 )
+@reads_may_lag
 def public_groups(request):
     features = [
         {

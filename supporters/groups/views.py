@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo.gazetteer import place_search
+from ops.replica import reads_may_lag
 from supporters import links
 from supporters.groups import selectors, services
 from supporters.groups.forms import GroupForm, GroupMailForm, JoinForm, MemberForm
@@ -54,6 +55,7 @@ def _areas_geojson(groups) -> str:
 
 
 @require_GET
+@reads_may_lag
 def group_list(request):
     """Approved groups, or those whose area holds the place searched for."""
     query = request.GET.get("q", "").strip()[:200]

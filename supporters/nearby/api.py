@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 
 from geo.api import Point
+from ops.replica import reads_may_lag
 from supporters.nearby import selectors
 
 router = Router()
@@ -45,6 +46,7 @@ class Events(Schema):
     summary="Approved upcoming local events (GeoJSON)",
     description="Venue points (public by design) and titles; nothing about hosts or guests.",
 )
+@reads_may_lag
 def public_events(request):
     """GeoJSON of approved upcoming events for the public map's events layer."""
     page = reverse("events:detail", args=[selectors.EVENT_ID_PLACEHOLDER])

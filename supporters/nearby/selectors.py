@@ -154,7 +154,8 @@ def events_upcoming_geojson(*, url_template: str, limit: int = 500) -> str:
     guests; `url_template` is an event page's URL with EVENT_ID_PLACEHOLDER for its id.
     """
     fields = ("id", "title", "venue_name", "venue", "starts_at", "ends_at", "timezone")
-    inner, params = events_upcoming().values(*fields)[:limit].query.sql_with_params()
+    upcoming = events_upcoming()
+    inner, params = upcoming.values(*fields)[:limit].query.sql_with_params()
     body, _ = feature_collection(
         source=(
             f"SELECT q.*, {_local_time_sql('starts_at')} AS starts_local,"
@@ -173,6 +174,7 @@ def events_upcoming_geojson(*, url_template: str, limit: int = 500) -> str:
             "url": "f.url",
         },
         order_by="f.starts_at",
+        using=upcoming.db,
     )
     return body
 

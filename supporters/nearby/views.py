@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo.bands import BAND_EDGES_M, Band
+from ops.replica import reads_may_lag
 from supporters import links
 from supporters.models import Supporter
 from supporters.nearby import holds, selectors, services
@@ -319,6 +320,7 @@ def event_manage(request, activist, pk):
 
 
 @require_GET
+@reads_may_lag
 def events(request):
     return render(request, "nearby/events.html", {"events": selectors.events_upcoming()})
 

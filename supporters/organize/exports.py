@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterator
 
 from django.contrib.postgres.aggregates import StringAgg
-from django.db import connection
+from django.db import connections
 from django.db.models import QuerySet
 
 from geo.geojson import feature_collection
@@ -46,7 +46,7 @@ def _cells_sql(queryset: QuerySet) -> tuple[str, list]:
 
 def cells_rows(queryset: QuerySet) -> list[tuple]:
     sql, params = _cells_sql(queryset)
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             f"SELECT cell, round(ST_Y(geom)::numeric, 6), round(ST_X(geom)::numeric, 6), n"
             f" FROM ({sql}) c ORDER BY n DESC, cell",
@@ -63,6 +63,7 @@ def cells_geojson(queryset: QuerySet) -> tuple[str, int]:
         geometry="f.geom",
         properties={"h3_cell": "f.cell", "supporters": "f.n"},
         order_by="f.n DESC, f.cell",
+        using=queryset.db,
     )
 
 
@@ -122,6 +123,7 @@ def people_geojson(queryset: QuerySet) -> tuple[str, int]:
             "country_code": "f.country_code",
             "tags": "f.tag_list",
         },
+        using=queryset.db,
     )
 
 

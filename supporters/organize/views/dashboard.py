@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 from geo import gazetteer
 from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
 from geo.hotspots import hotspots_find
+from ops.replica import reads_may_lag
 from supporters.models import Purpose, Supporter
 from supporters.organize import charts, roles, selectors
 from supporters.organize.forms import FilterForm, HotspotForm, SegmentForm
@@ -92,6 +93,7 @@ def _hotspots(request, cells) -> tuple[HotspotForm, list]:
 
 
 @require_GET
+@reads_may_lag
 @roles.permission_required(roles.VIEW_AGGREGATES)
 def dashboard(request):
     started = time.perf_counter()
@@ -150,6 +152,7 @@ def _asset_urls() -> MapAssets:
 
 
 @require_GET
+@reads_may_lag
 @roles.permission_required(roles.VIEW_AGGREGATES)
 @xframe_options_sameorigin
 @csp_replace({"frame-ancestors": [SELF]})
@@ -205,6 +208,7 @@ def _group_areas() -> list[dict]:
 
 
 @require_GET
+@reads_may_lag
 @roles.permission_required(roles.VIEW_AGGREGATES)
 def growth_svg(request):
     _form, filters = _filters(request)

@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ops.replica import reads_may_lag
 from supporters.organize import exports, roles, selectors, services
 from supporters.organize.audit import Actor, audit_record
 from supporters.organize.forms import MailingForm, SegmentForm
@@ -96,6 +97,7 @@ def segment_people(request, pk: int):
 
 
 @require_GET
+@reads_may_lag
 def segment_export(request, pk: int, level: str, fmt: str):
     """CSV or GeoJSON; `cells` (organizers) or `people` (coordinators). Audited."""
     needed = {"cells": roles.EXPORT_AGGREGATES, "people": roles.EXPORT_PEOPLE}.get(level)

@@ -1,0 +1,451 @@
+"""The read-replica router (ops/replica.py) on real clusters the test makes itself: a primary
+on 127.0.0.1:54341, a streaming replica of it (pg_basebackup) on 54342 and pgbouncer in
+transaction mode on 54343, all removed at the end (ops/localcluster.py).
+
+The app runs in this process against them: DATABASES' default and replica aliases are
+pointed at these clusters for the module's tests and restored afterwards, and every query
+is counted on the alias it ran on.
+"""
+
+import copy
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+import pytest
+from django.contrib.gis.geos import Point
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+
+from ops import replica
+from ops.localcluster import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_PORT = 54341  # 54341 primary, 54342 replica, 54343 pgbouncer
+DB = "sosedi_replication"
+LAG_PROBE = "pg_last_wal_replay_lsn"
+
+# Tables only a may-lag view's replica reads touch; the same view must never read them on
+# the primary (the hotspots' temporary tables excepted: a standby cannot create them).
+LAGGING_TABLES = re.compile(
+    r'FROM "?(geo_mapsnapshot|geo_publiccell|geo_publicarea|supporters_event|supporters_localgroup'
+    r'|supporters_supporter)"?\b'
+)
+
+
+# --- the clusters and the app pointed at them ---------------------------------------------
+
+
+def _migrate(url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SOSEDI_DB"))}
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True, timeout=300,
+    )  # fmt: skip
+
+
+def _alias(url: str, *, like: dict, pooled: bool) -> dict:
+    """A DATABASES entry for `url`, as mapsite/settings.py builds one (SOSEDI_DB_POOLED too)."""
+    parsed = environ.Env.db_url_config(url)
+    entry = copy.deepcopy(like)
+    entry.update({k: parsed[k] for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")})
+    entry["CONN_MAX_AGE"] = 0
+    if pooled:
+        entry["DISABLE_SERVER_SIDE_CURSORS"] = True
+        entry["OPTIONS"] = {
+            **{k: v for k, v in entry["OPTIONS"].items() if k != "options"},
+            "prepare_threshold": None,
+        }
+    return entry
+
+
+@contextmanager
+def app_databases(*, default: str, replica_url: str | None, pooled: bool = False) -> Iterator:
+    """Point the default alias (and a replica alias) of this process at the given servers."""
+    saved = copy.deepcopy(connections.settings["default"])
+    for alias in list(connections.settings):
+        connections[alias].close()
+        del connections[alias]
+    connections.settings["default"] = _alias(default, like=saved, pooled=pooled)
+    if replica_url:
+        connections.settings[replica.REPLICA] = _alias(replica_url, like=saved, pooled=pooled)
+    replica.health.reset()
+    try:
+        yield
+    finally:
+        for alias in list(connections.settings):
+            connections[alias].close()
+            del connections[alias]
+        connections.settings.pop(replica.REPLICA, None)
+        connections.settings["default"] = saved
+        replica.health.reset()
+
+
+def _seed() -> dict:
+    """Twelve confirmed supporters in one Moscow cell, a snapshot, an event, a group, a
+    two-factor organizer and a segment: one of each thing the view families read."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from supporters import links, services
+    from supporters.groups import services as groups
+    from supporters.models import AreaArrival, Event, Supporter
+    from supporters.organize.models import Segment
+    from tests.conftest import location_at
+    from tests.supporters.groups.conftest import draft
+
+    people = []
+    for n in range(12):
+        person = services.supporter_sign_up(
+            email=f"replica{n}@example.org",
+            display_name=f"Replica Person {n}",
+            location=location_at(lon=37.62, lat=55.75),
+            consents=["public_map", "introductions", "event_invitations"],
+            preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
+            language="en",
+        )
+        people.append(services.supporter_confirm(supporter=person))
+    long_ago = timezone.now() - timedelta(days=60)
+    AreaArrival.objects.filter(supporter__in=people).update(arrived_at=long_ago)
+    Supporter.objects.filter(pk__in=[p.pk for p in people]).update(confirmed_at=long_ago)
+    call_command("refresh_map", verbosity=0)
+    start = timezone.now() + timedelta(days=3)
+    Event.objects.create(
+        host=people[0], title="Tree planting", description="d", starts_at=start,
+        ends_at=start + timedelta(hours=2), venue_name="Park", venue=Point(37.6, 55.7),
+        timezone="Europe/Moscow", radius_km=5, status=Event.Status.APPROVED,
+    )  # fmt: skip
+    founder = Supporter.objects.get(pk=people[1].pk)
+    group = groups.group_propose(founder=founder, draft=draft())
+    groups.group_review(group=group, decision="approve", note="", reviewer=None)
+    pending = services.supporter_sign_up(
+        email="fresh@example.org",
+        display_name="Fresh Person",
+        location=location_at(lon=37.62, lat=55.75),
+        consents=["public_map"],
+        preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
+        language="en",
+    )
+    user = get_user_model().objects.create_superuser(
+        username="replica-admin", password="pw-Replica-2026!", email="admin@example.org"
+    )
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    segment = Segment.objects.create(name="Moscow", created_by=user)
+    return {
+        "user_pk": user.pk,
+        "device_pk": device.pk,
+        "segment_pk": segment.pk,
+        "confirm": links.CONFIRM.make(pending.pk),
+        "manage": links.MANAGE.make(people[2].pk),
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_blocker):
+    cluster = Stack(base_port=BASE_PORT, db=DB)
+    try:
+        cluster.start_primary()
+        _migrate(cluster.primary.url(DB))
+        cluster.start_replica()
+        cluster.start_pgbouncer()
+        with (
+            django_db_blocker.unblock(),
+            app_databases(default=cluster.primary.url(DB), replica_url=None),
+        ):
+            cluster.seeded = _seed()
+        cluster.wait_replayed()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def app(stack, django_db_blocker, settings):
+    """The app on the primary and its replica (direct), lag checks every 0.5 s, at most 2 s."""
+    settings.SOSEDI_REPLICA_CHECK_SECONDS = 0.5
+    settings.SOSEDI_REPLICA_MAX_LAG_SECONDS = 2
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        app_databases(
+            default=stack.primary.url(DB), replica_url=stack.replica.url(DB), pooled=False
+        ),
+    ):
+        yield stack
+
+
+def _organizer(seeded: dict) -> Client:
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import verified_client
+
+    user = get_user_model().objects.get(pk=seeded["user_pk"])
+    return verified_client(user, TOTPDevice.objects.get(pk=seeded["device_pk"]))
+
+
+class Counted:
+    """The queries one request ran, per alias (the replica's lag probe kept apart)."""
+
+    def __init__(self, primary: list[str], replica_: list[str]):
+        self.primary = primary
+        self.probes = [q for q in replica_ if LAG_PROBE in q]
+        self.replica = [q for q in replica_ if LAG_PROBE not in q]
+
+    def primary_reads_of_lagging_tables(self) -> list[str]:
+        return [
+            q
+            for q in self.primary
+            if q.lstrip().upper().startswith(("SELECT", "WITH"))
+            and LAGGING_TABLES.search(q)
+            and "hot_cells" not in q
+        ]
+
+
+def request(client: Client, method: str, path: str, **kw) -> tuple[int, Counted]:
+    ran: dict[str, list[str]] = {"default": [], replica.REPLICA: []}
+
+    def recorder(alias):
+        def record(execute, sql, params, many, context):
+            ran[alias].append(sql)
+            return execute(sql, params, many, context)
+
+        return record
+
+    # execute_wrapper, not CaptureQueriesContext: that one connects, even to a stopped server.
+    with (
+        connections["default"].execute_wrapper(recorder("default")),
+        connections[replica.REPLICA].execute_wrapper(recorder(replica.REPLICA)),
+    ):
+        response = getattr(client, method)(path, **kw)
+    return response.status_code, Counted(ran["default"], ran[replica.REPLICA])
+
+
+def lagging_pages(seeded: dict) -> list[tuple[str, str]]:
+    """(who, path) of every may-lag view family: public ones and the organizer's."""
+    segment = seeded["segment_pk"]
+    return [
+        ("public", "/map/"),
+        ("public", "/map/embed/"),
+        ("public", "/api/public/cells?bbox=36.5,55.3,38.5,56.1&zoom=8"),
+        ("public", "/api/public/events"),
+        ("public", "/api/public/groups"),
+        ("public", "/events/"),
+        ("public", "/groups/"),
+        ("organizer", "/organize/"),
+        ("organizer", "/organize/map/"),
+        ("organizer", "/organize/growth.svg"),
+        ("organizer", f"/organize/segments/{segment}/export/cells.csv"),
+        ("organizer", f"/organize/segments/{segment}/export/cells.geojson"),
+        ("organizer", f"/organize/segments/{segment}/export/people.csv"),
+    ]
+
+
+def check_flows(stack: Stack) -> dict[str, Counted]:
+    """Every view family, asserting where its queries went; returns what each ran."""
+    seeded = stack.seeded
+    clients = {"public": Client(), "organizer": _organizer(seeded)}
+    seen: dict[str, Counted] = {}
+    for who, path in lagging_pages(seeded):
+        status, counted = request(clients[who], "get", path)
+        assert status == 200, (path, status)
+        assert counted.replica, f"{path} read nothing from the replica"
+        assert not counted.primary_reads_of_lagging_tables(), (path, counted.primary)
+        seen[path] = counted
+
+    # Read-after-write pages and writes: the primary only.
+    public = clients["public"]
+    for method, path, data in [
+        ("get", "/join/", None),
+        ("get", f"/confirm/{seeded['confirm']}/", None),
+        ("post", f"/confirm/{seeded['confirm']}/", {}),
+        ("get", f"/manage/{seeded['manage']}/", None),
+        ("get", "/nearby/", None),
+        ("get", f"/organize/segments/{seeded['segment_pk']}/", None),
+    ]:
+        client = clients["organizer"] if path.startswith("/organize/") else public
+        status, counted = request(client, method, path, **({"data": data} if data else {}))
+        assert status == 200, (path, status)
+        assert not counted.replica, (path, counted.replica)
+        seen[f"{method} {path}"] = counted
+
+    for page in ("post /confirm/", "get /manage/", "get /organize/segments/"):
+        assert all(c.primary for key, c in seen.items() if key.startswith(page)), page
+
+    # A segment made now exports at once: the segment row is read from the primary.
+    name = f"Just made {time.time()}"
+    status, counted = request(
+        clients["organizer"], "post", "/organize/segments/",
+        data={"name": name, "lat": 55.75, "lon": 37.62, "radius_km": 5},
+    )  # fmt: skip
+    assert status == 302, status
+    assert not counted.replica
+    from supporters.organize.models import Segment
+
+    fresh = Segment.objects.get(name=name)
+    status, counted = request(
+        clients["organizer"], "get", f"/organize/segments/{fresh.pk}/export/cells.csv"
+    )
+    assert status == 200
+    assert any("supporters_segment" in q for q in counted.primary)
+    assert not any("supporters_segment" in q for q in counted.replica)
+    return seen
+
+
+# --- the tests ----------------------------------------------------------------------------
+
+
+def test_every_view_family_reads_where_it_should(app):
+    seen = check_flows(app)
+    # Sessions, users and their second factor come from the primary even in a may-lag view.
+    dashboard = seen["/organize/"]
+    assert any("django_session" in q for q in dashboard.primary)
+    assert not any(re.search(r"django_session|auth_user|otp_", q) for q in dashboard.replica)
+
+
+def test_lag_is_measured_at_most_once_per_interval_per_process(app, settings):
+    settings.SOSEDI_REPLICA_CHECK_SECONDS = 60
+    replica.health.reset()
+    probes = 0
+    for _ in range(8):
+        status, counted = request(Client(), "get", "/api/public/events")
+        assert status == 200 and counted.replica
+        probes += len(counted.probes)
+    assert probes == 1
+
+
+def test_a_stopped_replica_is_skipped_and_the_primary_answers(app, settings, caplog):
+    seeded = app.seeded
+    organizer = _organizer(seeded)
+    assert request(Client(), "get", "/map/")[1].replica
+    app.replica.stop("fast")
+    try:
+        with caplog.at_level(logging.WARNING, logger="ops.replica"):
+            for client, path in [
+                (Client(), "/map/"),
+                (organizer, "/organize/"),
+                (Client(), "/api/public/cells?bbox=36.5,55.3,38.5,56.1&zoom=8"),
+            ]:
+                status, counted = request(client, "get", path)
+                assert status == 200, path
+                assert not counted.replica and counted.primary
+        assert any("read replica skipped" in r.getMessage() for r in caplog.records)
+        # Within the same check interval too: no request waits on the dead replica again.
+        started = time.monotonic()
+        assert request(Client(), "get", "/api/public/events")[0] == 200
+        assert time.monotonic() - started < 2
+    finally:
+        app.replica.start()
+        app.wait_streaming()
+    # Back in use once a check finds it well again.
+    time.sleep(settings.SOSEDI_REPLICA_CHECK_SECONDS)
+    assert _eventually_on_replica("/map/")
+
+
+def _eventually_on_replica(path: str, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if request(Client(), "get", path)[1].replica:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_replica_whose_replay_is_paused_is_skipped_until_it_catches_up(app, caplog):
+    from supporters.models import Event
+
+    assert request(Client(), "get", "/events/")[1].replica
+    app.replica.psql("SELECT pg_wal_replay_pause()", db=DB)
+    try:
+        # Writes keep coming to the primary; the replica receives them but does not replay.
+        event = Event.objects.get()
+        skipped_at = None
+        deadline = time.monotonic() + 30
+        with caplog.at_level(logging.WARNING, logger="ops.replica"):
+            while time.monotonic() < deadline:
+                Event.objects.filter(pk=event.pk).update(title=f"Tree planting {time.time()}")
+                status, counted = request(Client(), "get", "/events/")
+                assert status == 200
+                if not counted.replica:
+                    skipped_at = time.monotonic()
+                    break
+                time.sleep(0.2)
+        assert skipped_at, "a replica that stopped replaying was never skipped"
+        assert any("behind" in r.getMessage() for r in caplog.records)
+        # Still skipped while paused: the page shows the primary's latest title.
+        title = Event.objects.get().title
+        status, counted = request(Client(), "get", "/api/public/events")
+        assert status == 200 and not counted.replica
+        assert title.encode() in Client().get("/api/public/events").content
+    finally:
+        app.replica.psql("SELECT pg_wal_replay_resume()", db=DB)
+    app.wait_replayed()
+    assert _eventually_on_replica("/events/")
+
+
+def test_behind_pgbouncer_in_transaction_mode_the_flows_pass(stack, django_db_blocker, settings):
+    settings.SOSEDI_REPLICA_CHECK_SECONDS = 0.5
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        app_databases(
+            default=stack.pooled_url(), replica_url=stack.pooled_url(replica=True), pooled=True
+        ),
+    ):
+        assert connections["default"].settings_dict["PORT"] == stack.ports[2]
+        check_flows(stack)
+        # The connections really went through pgbouncer's pools.
+        for alias, port in [("default", stack.primary.port), ("replica", stack.replica.port)]:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT inet_server_port(), current_setting('statement_timeout')")
+                assert cursor.fetchone() == (port, "30s")
+    pools = subprocess.run(  # noqa: S603
+        ["/usr/bin/psql", "-h", "127.0.0.1", "-p", str(stack.ports[2]), "-U", "postgres",
+         "-d", "pgbouncer", "-Atc", "SHOW STATS"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    served = {line.split("|")[0]: int(line.split("|")[2]) for line in pools.splitlines()}
+    assert served[DB] > 0 and served[f"{DB}_replica"] > 0, pools
+
+
+def test_settings_behind_pgbouncer_and_for_the_worker(stack):
+    """SOSEDI_DB_POOLED turns off server-side prepares and cursors; SOSEDI_DB_DIRECT (the
+    worker's unit) connects the process to DATABASE_DIRECT_URL instead of the pooler."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps({a: [d['PORT'], d['OPTIONS'].get('prepare_threshold', 'unset'),"
+        " d.get('DISABLE_SERVER_SIDE_CURSORS', False)] for a, d in s.DATABASES.items()}))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SOSEDI_"))}
+    base |= {
+        "DJANGO_SETTINGS_MODULE": "mapsite.settings",
+        "DATABASE_URL": stack.pooled_url(),
+        "DATABASE_REPLICA_URL": stack.pooled_url(replica=True),
+        "DATABASE_DIRECT_URL": stack.primary.url(DB),
+        "SOSEDI_DB_POOLED": "true",
+    }
+
+    def databases(**extra) -> dict:
+        out = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code], cwd=ROOT, env={**base, **extra},
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        import json
+
+        return json.loads(out.strip().splitlines()[-1])
+
+    web = databases()
+    assert web["default"] == [stack.ports[2], None, True]
+    assert web["replica"] == [stack.ports[2], None, True]
+    worker = databases(SOSEDI_DB_DIRECT="true")
+    assert worker["default"] == [stack.primary.port, "unset", False]
