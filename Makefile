@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
 .PHONY: setup run test lint fmt bench bench-quick db-start db-stop migrations-check \
-	soak fuzz backup screenshots
+	soak fuzz backup screenshots pitr-backup pitr-info pitr-restore
 
 setup:
 	@bash scripts/setup.sh
@@ -60,3 +60,19 @@ db-start:
 
 db-stop:
 	@bash scripts/db.sh stop
+
+# Point-in-time recovery with pgBackRest (scripts/pitr.sh, docs/deploy/pgbackrest.conf), on
+# the database host as root or postgres. pitr-backup TYPE=full|diff (default diff);
+# pitr-restore TO='2026-12-07 10:15:00+00' or TO=latest checks the repository first and
+# stops with the reason, before PostgreSQL is stopped, if it is missing or damaged.
+TYPE ?= diff
+pitr-backup:
+	@bash scripts/pitr.sh backup $(TYPE)
+
+pitr-info:
+	@bash scripts/pitr.sh info
+
+pitr-restore:
+	@test -n "$(TO)" || { echo "usage: make pitr-restore TO='2026-12-07 10:15:00+00' (or TO=latest)" >&2; exit 2; }
+	@if [ "$(TO)" = latest ]; then bash scripts/pitr.sh restore --latest; \
+	else bash scripts/pitr.sh restore --to "$(TO)"; fi
