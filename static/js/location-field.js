@@ -91,7 +91,11 @@
         outlinesUrl: mapEl.dataset.outlinesUrl
       });
     }
-    map.on("click", function (e) { setPin(e.latlng); });
+    map.on("click", function (e) {
+      setPin(e.latlng);
+      // A first tap on a whole country is rough: come closer, to drag the pin into place.
+      if (map.getZoom() < 10) map.setView(marker.getLatLng(), 12);
+    });
     if (latField.value && lonField.value) {
       var ll = L.latLng(parseFloat(latField.value), parseFloat(lonField.value));
       map.setView(ll, 12);
