@@ -5,6 +5,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
@@ -23,6 +24,8 @@ def _map_context(request) -> dict:
         "snapshot": snapshot,
         "total": totals.get("total"),
         "regions": totals.get("regions", [])[:5],
+        # The map as a table (regions and their towns), for anyone who cannot use the map.
+        "area_table": selectors.area_table(totals=totals, language=get_language() or "en"),
         "k": snapshot.k if snapshot else settings.SOSEDI_MAP_K,
         "map_config": {
             "cells_url": reverse("api:public_cells"),

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import connections
 
 from geo.geojson import feature_collection
+from geo.models import Place
 from geo.snapshot_models import (
     MAX_PUBLIC_RESOLUTION,
     MIN_PUBLIC_RESOLUTION,
@@ -79,14 +80,46 @@ def snapshot_current() -> MapSnapshot | None:
 
 
 def area_totals(*, snapshot: MapSnapshot) -> dict:
-    """The headline figures: world total, and countries and regions by published count."""
+    """The headline figures: world total, and countries, regions and towns by published
+    count (each list largest first)."""
     areas = list(PublicArea.objects.filter(snapshot=snapshot))
     world = next((a.count for a in areas if a.level == PublicArea.Level.WORLD), None)
     return {
         "total": world,
         "countries": [a for a in areas if a.level == PublicArea.Level.COUNTRY],
         "regions": [a for a in areas if a.level == PublicArea.Level.REGION],
+        "localities": [a for a in areas if a.level == PublicArea.Level.LOCALITY],
     }
+
+
+@dataclass(frozen=True)
+class TownRow:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A region of the text alternative to the map, with its towns that reach k."""
+
+    area: PublicArea
+    towns: list[TownRow]
+
+
+def area_table(*, totals: dict, language: str = "en") -> list[RegionRow]:
+    """The map as a table: regions largest first, each with its towns largest first, a
+    town named in `language` where the gazetteer has the name."""
+    localities = totals.get("localities", [])
+    places = Place.objects.in_bulk([t.place_id for t in localities if t.place_id])
+    towns: dict[tuple[str, str], list[TownRow]] = {}
+    for town in localities:
+        place = places.get(town.place_id)
+        name = place.display_name(language) if place else town.locality
+        towns.setdefault((town.country_code, town.region), []).append(TownRow(name, town.count))
+    return [
+        RegionRow(area=region, towns=towns.get((region.country_code, region.region), []))
+        for region in totals.get("regions", [])
+    ]
 
 
 def _in_bbox(bbox: BBox) -> tuple[str, list[float]]:
