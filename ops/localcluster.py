@@ -50,6 +50,14 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, step
         time.sleep(step)
 
 
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not yet reaped by its parent counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def clear_ports(ports: Iterable[int]) -> list[int]:
     """SIGKILL postgres/pgbouncer processes listening on these loopback ports; their pids."""
     wanted = set(ports)
@@ -66,8 +74,7 @@ def clear_ports(ports: Iterable[int]) -> list[int]:
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(int(pid))
     if killed:
-        wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in killed), timeout=15,
-                 what="stray servers to exit")  # fmt: skip
+        wait_for(lambda: all(gone(p) for p in killed), timeout=15, what="stray servers to exit")
     return killed
 
 
@@ -133,7 +140,7 @@ class Postgres:
         for p in [pid, *map(int, children)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(p, signal.SIGKILL)
-        wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=15, what="postgres to die")
+        wait_for(lambda: gone(pid), timeout=15, what="postgres to die")
 
     def promote(self) -> None:
         self.pg_ctl("promote")
@@ -180,6 +187,7 @@ class Pgbouncer:
             "server_reset_query =",
             "ignore_startup_parameters = extra_float_digits",
             "server_connect_timeout = 3",
+            "query_wait_timeout = 15",
             "server_login_retry = 1",
             "admin_users = postgres",
             f"logfile = {self.home / 'pgbouncer.log'}",

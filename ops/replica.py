@@ -160,8 +160,11 @@ def reads_may_lag(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        with lagging_reads():
-            return view(request, *args, **kwargs)
+        with lagging_reads() as alias:
+            response = view(request, *args, **kwargs)
+        if settings.DEBUG:  # lets `make cluster-demo` show the router at work
+            response["X-Sosedi-Reads-From"] = alias
+        return response
 
     return wrapped
 

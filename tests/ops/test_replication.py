@@ -322,6 +322,10 @@ def test_lag_is_measured_at_most_once_per_interval_per_process(app, settings):
         assert status == 200 and counted.replica
         probes += len(counted.probes)
     assert probes == 1
+    # In development each may-lag response says where it read (make cluster-demo shows it).
+    settings.DEBUG = True
+    assert Client().get("/api/public/events")["X-Sosedi-Reads-From"] == "replica"
+    assert "X-Sosedi-Reads-From" not in Client().get("/join/")
 
 
 def test_a_stopped_replica_is_skipped_and_the_primary_answers(app, settings, caplog):
