@@ -65,6 +65,11 @@ class FilterForm(forms.Form):
     country = forms.CharField(label=_("Country code"), required=False, max_length=2)
     region = forms.CharField(label=_("Region"), required=False, max_length=200)
 
+    def __init__(self, *args, **kwargs):
+        # The dashboard shows this form beside the segment form, whose fields share names.
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+
     def clean_country(self):
         return _clean_country(self.cleaned_data["country"])
 
