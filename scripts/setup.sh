@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make setup`: everything Sosedi needs on a fresh Debian 12 machine, idempotent.
 #  1. Debian packages (as root directly, else with sudo), pgbouncer and pgBackRest among them
-#     (the replica, pooling and point-in-time recovery tests run them on clusters of their own);
+#     (the replica, pooling and point-in-time recovery tests run them on clusters of their own,
+#     and find stray servers on their ports with ss and pgrep);
 #  2. the virtualenv in .venv with the locked Python packages;
 #  3. a project-local PostGIS cluster, unless DATABASE_URL is set;
 #  4. front-end packages from package-lock.json (npm ci), served as static files;
-#  5. migrations, compiled translations, the offline gazetteer.
+#  5. migrations, compiled translations, the offline gazetteer;
+#  6. the demo base map (var/basemap/demo.pmtiles), rebuilt only when its inputs change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,7 @@ DEB_PACKAGES=(
     gettext python3-venv
     chromium fonts-dejavu-core
     wrk
-    pgbouncer pgbackrest
+    pgbouncer pgbackrest iproute2 procps
 )
 # npm installs the front-end packages. Debian's nodejs and npm, unless an npm is already
 # there (NodeSource's nodejs bundles its own, and Debian's npm would conflict with it).
@@ -84,3 +86,6 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v 0
 $PY manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules
 $PY manage.py load_gazetteer --if-empty
+# Vector tiles of land, borders and the gazetteer's towns, zooms 0-8, that every map draws
+# until an organizer installs an extract of their own (README, "The base map").
+$PY manage.py basemap_build
