@@ -115,3 +115,29 @@ def test_the_units_and_nginx_agree_with_each_other():
     assert "proxy_set_header X-Real-IP $remote_addr;" in nginx
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in nginx
     assert (ROOT / "mapsite" / "wsgi.py").exists()
+
+
+def test_pgbouncer_pgbackrest_and_the_units_agree_with_the_environment():
+    from urllib.parse import urlsplit
+
+    env = documented_env()
+    pgbouncer = (DEPLOY / "pgbouncer.ini").read_text()
+    pooled, direct = urlsplit(env["DATABASE_URL"]), urlsplit(env["DATABASE_DIRECT_URL"])
+    # The web app talks to pgbouncer in transaction mode, which forwards to PostgreSQL itself.
+    assert env["SOSEDI_DB_POOLED"] == "true"
+    assert f"listen_port = {pooled.port}" in pgbouncer
+    assert "pool_mode = transaction" in pgbouncer
+    assert f"sosedi = host={direct.hostname} port={direct.port} dbname=sosedi" in pgbouncer
+    assert "statement_timeout" in pgbouncer  # the `options` parameter cannot pass pgbouncer
+    # The worker (LISTEN) and the dump (one snapshot) connect directly.
+    for unit in ("sosedi-worker.service", "sosedi-backup.service"):
+        assert "Environment=SOSEDI_DB_DIRECT=true" in (DEPLOY / unit).read_text()
+    assert "SOSEDI_DB_DIRECT" not in (DEPLOY / "sosedi-web.service").read_text()
+    # pgBackRest: an encrypted repository with retention, backed up by both timers.
+    pgbackrest = (DEPLOY / "pgbackrest.conf").read_text()
+    assert "repo1-cipher-type=aes-256-cbc" in pgbackrest
+    assert "repo1-retention-full=" in pgbackrest and "[sosedi]" in pgbackrest
+    assert "--stanza=sosedi --type=%i backup" in (DEPLOY / "sosedi-pgbackrest@.service").read_text()
+    for kind in ("full", "diff"):
+        timer = (DEPLOY / f"sosedi-pgbackrest-{kind}.timer").read_text()
+        assert f"Unit=sosedi-pgbackrest@{kind}.service" in timer
