@@ -7,147 +7,25 @@ pointed at these clusters for the module's tests and restored afterwards, and ev
 is counted on the alias it ran on.
 """
 
-import copy
 import logging
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
-import environ
 import pytest
-from django.contrib.gis.geos import Point
-from django.core.management import call_command
 from django.db import connections
 from django.test import Client
-from django.utils import timezone
 
 from ops import replica
-from ops.localcluster import Stack
+from ops.localcluster import Stack, wait_for
+from tests.ops.replica_app import Counted, app_databases, migrate, organizer, request, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PORT = 54341  # 54341 primary, 54342 replica, 54343 pgbouncer
 DB = "sosedi_replication"
-LAG_PROBE = "pg_last_wal_replay_lsn"
-
-# Tables only a may-lag view's replica reads touch; the same view must never read them on
-# the primary (the hotspots' temporary tables excepted: a standby cannot create them).
-LAGGING_TABLES = re.compile(
-    r'FROM "?(geo_mapsnapshot|geo_publiccell|geo_publicarea|supporters_event|supporters_localgroup'
-    r'|supporters_supporter)"?\b'
-)
-
-
-# --- the clusters and the app pointed at them ---------------------------------------------
-
-
-def _migrate(url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SOSEDI_DB"))}
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True, timeout=300,
-    )  # fmt: skip
-
-
-def _alias(url: str, *, like: dict, pooled: bool) -> dict:
-    """A DATABASES entry for `url`, as mapsite/settings.py builds one (SOSEDI_DB_POOLED too)."""
-    parsed = environ.Env.db_url_config(url)
-    entry = copy.deepcopy(like)
-    entry.update({k: parsed[k] for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")})
-    entry["CONN_MAX_AGE"] = 0
-    if pooled:
-        entry["DISABLE_SERVER_SIDE_CURSORS"] = True
-        entry["OPTIONS"] = {
-            **{k: v for k, v in entry["OPTIONS"].items() if k != "options"},
-            "prepare_threshold": None,
-        }
-    return entry
-
-
-@contextmanager
-def app_databases(*, default: str, replica_url: str | None, pooled: bool = False) -> Iterator:
-    """Point the default alias (and a replica alias) of this process at the given servers."""
-    saved = copy.deepcopy(connections.settings["default"])
-    for alias in list(connections.settings):
-        connections[alias].close()
-        del connections[alias]
-    connections.settings["default"] = _alias(default, like=saved, pooled=pooled)
-    if replica_url:
-        connections.settings[replica.REPLICA] = _alias(replica_url, like=saved, pooled=pooled)
-    replica.health.reset()
-    try:
-        yield
-    finally:
-        for alias in list(connections.settings):
-            connections[alias].close()
-            del connections[alias]
-        connections.settings.pop(replica.REPLICA, None)
-        connections.settings["default"] = saved
-        replica.health.reset()
-
-
-def _seed() -> dict:
-    """Twelve confirmed supporters in one Moscow cell, a snapshot, an event, a group, a
-    two-factor organizer and a segment: one of each thing the view families read."""
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from supporters import links, services
-    from supporters.groups import services as groups
-    from supporters.models import AreaArrival, Event, Supporter
-    from supporters.organize.models import Segment
-    from tests.conftest import location_at
-    from tests.supporters.groups.conftest import draft
-
-    people = []
-    for n in range(12):
-        person = services.supporter_sign_up(
-            email=f"replica{n}@example.org",
-            display_name=f"Replica Person {n}",
-            location=location_at(lon=37.62, lat=55.75),
-            consents=["public_map", "introductions", "event_invitations"],
-            preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
-            language="en",
-        )
-        people.append(services.supporter_confirm(supporter=person))
-    long_ago = timezone.now() - timedelta(days=60)
-    AreaArrival.objects.filter(supporter__in=people).update(arrived_at=long_ago)
-    Supporter.objects.filter(pk__in=[p.pk for p in people]).update(confirmed_at=long_ago)
-    call_command("refresh_map", verbosity=0)
-    start = timezone.now() + timedelta(days=3)
-    Event.objects.create(
-        host=people[0], title="Tree planting", description="d", starts_at=start,
-        ends_at=start + timedelta(hours=2), venue_name="Park", venue=Point(37.6, 55.7),
-        timezone="Europe/Moscow", radius_km=5, status=Event.Status.APPROVED,
-    )  # fmt: skip
-    founder = Supporter.objects.get(pk=people[1].pk)
-    group = groups.group_propose(founder=founder, draft=draft())
-    groups.group_review(group=group, decision="approve", note="", reviewer=None)
-    pending = services.supporter_sign_up(
-        email="fresh@example.org",
-        display_name="Fresh Person",
-        location=location_at(lon=37.62, lat=55.75),
-        consents=["public_map"],
-        preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
-        language="en",
-    )
-    user = get_user_model().objects.create_superuser(
-        username="replica-admin", password="pw-Replica-2026!", email="admin@example.org"
-    )
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    segment = Segment.objects.create(name="Moscow", created_by=user)
-    return {
-        "user_pk": user.pk,
-        "device_pk": device.pk,
-        "segment_pk": segment.pk,
-        "confirm": links.CONFIRM.make(pending.pk),
-        "manage": links.MANAGE.make(people[2].pk),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -155,14 +33,14 @@ def stack(django_db_blocker):
     cluster = Stack(base_port=BASE_PORT, db=DB)
     try:
         cluster.start_primary()
-        _migrate(cluster.primary.url(DB))
+        migrate(cluster.primary.url(DB))
         cluster.start_replica()
         cluster.start_pgbouncer()
         with (
             django_db_blocker.unblock(),
             app_databases(default=cluster.primary.url(DB), replica_url=None),
         ):
-            cluster.seeded = _seed()
+            cluster.seeded = seed()
         cluster.wait_replayed()
         yield cluster
     finally:
@@ -182,53 +60,6 @@ def app(stack, django_db_blocker, settings):
         ),
     ):
         yield stack
-
-
-def _organizer(seeded: dict) -> Client:
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from tests.conftest import verified_client
-
-    user = get_user_model().objects.get(pk=seeded["user_pk"])
-    return verified_client(user, TOTPDevice.objects.get(pk=seeded["device_pk"]))
-
-
-class Counted:
-    """The queries one request ran, per alias (the replica's lag probe kept apart)."""
-
-    def __init__(self, primary: list[str], replica_: list[str]):
-        self.primary = primary
-        self.probes = [q for q in replica_ if LAG_PROBE in q]
-        self.replica = [q for q in replica_ if LAG_PROBE not in q]
-
-    def primary_reads_of_lagging_tables(self) -> list[str]:
-        return [
-            q
-            for q in self.primary
-            if q.lstrip().upper().startswith(("SELECT", "WITH"))
-            and LAGGING_TABLES.search(q)
-            and "hot_cells" not in q
-        ]
-
-
-def request(client: Client, method: str, path: str, **kw) -> tuple[int, Counted]:
-    ran: dict[str, list[str]] = {"default": [], replica.REPLICA: []}
-
-    def recorder(alias):
-        def record(execute, sql, params, many, context):
-            ran[alias].append(sql)
-            return execute(sql, params, many, context)
-
-        return record
-
-    # execute_wrapper, not CaptureQueriesContext: that one connects, even to a stopped server.
-    with (
-        connections["default"].execute_wrapper(recorder("default")),
-        connections[replica.REPLICA].execute_wrapper(recorder(replica.REPLICA)),
-    ):
-        response = getattr(client, method)(path, **kw)
-    return response.status_code, Counted(ran["default"], ran[replica.REPLICA])
 
 
 def lagging_pages(seeded: dict) -> list[tuple[str, str]]:
@@ -254,7 +85,7 @@ def lagging_pages(seeded: dict) -> list[tuple[str, str]]:
 def check_flows(stack: Stack) -> dict[str, Counted]:
     """Every view family, asserting where its queries went; returns what each ran."""
     seeded = stack.seeded
-    clients = {"public": Client(), "organizer": _organizer(seeded)}
+    clients = {"public": Client(), "organizer": organizer(seeded)}
     seen: dict[str, Counted] = {}
     for who, path in lagging_pages(seeded):
         status, counted = request(clients[who], "get", path)
@@ -330,14 +161,14 @@ def test_lag_is_measured_at_most_once_per_interval_per_process(app, settings):
 
 def test_a_stopped_replica_is_skipped_and_the_primary_answers(app, settings, caplog):
     seeded = app.seeded
-    organizer = _organizer(seeded)
+    staff = organizer(seeded)
     assert request(Client(), "get", "/map/")[1].replica
     app.replica.stop("fast")
     try:
         with caplog.at_level(logging.WARNING, logger="ops.replica"):
             for client, path in [
                 (Client(), "/map/"),
-                (organizer, "/organize/"),
+                (staff, "/organize/"),
                 (Client(), "/api/public/cells?bbox=36.5,55.3,38.5,56.1&zoom=8"),
             ]:
                 status, counted = request(client, "get", path)
@@ -453,3 +284,67 @@ def test_settings_behind_pgbouncer_and_for_the_worker(stack):
     assert web["replica"] == [stack.ports[2], None, True]
     worker = databases(SOSEDI_DB_DIRECT="true")
     assert worker["default"] == [stack.primary.port, "unset", False]
+
+
+def test_the_worker_listens_directly_and_runs_jobs_deferred_through_pgbouncer(
+    stack, django_db_blocker, tmp_path
+):
+    """As deployed: the web app defers jobs through pgbouncer, in its own transactions; the
+    worker (SOSEDI_DB_DIRECT) LISTENs on a session of its own straight on PostgreSQL."""
+    from supporters import services
+    from tests.conftest import location_at
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SOSEDI_"))}
+    env |= {
+        "DATABASE_URL": stack.pooled_url(),
+        "DATABASE_DIRECT_URL": stack.primary.url(DB),
+        "SOSEDI_DB_POOLED": "true",
+        "SOSEDI_DB_DIRECT": "true",
+        "SOSEDI_MAP_REFRESH_CRON": "",
+    }
+    env.pop("EMAIL_URL", None)
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "procrastinate", "worker"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    listening = "SELECT client_port FROM pg_stat_activity WHERE query ILIKE 'listen%'"
+    try:
+        port = wait_for(lambda: stack.primary.psql(listening, db=DB), timeout=60,
+                        what="the worker to LISTEN")  # fmt: skip
+        with (
+            django_db_blocker.unblock(),
+            app_databases(default=stack.pooled_url(), replica_url=None, pooled=True),
+        ):
+            person = services.supporter_sign_up(
+                email="through-the-pool@example.org",
+                display_name="Pooled Person",
+                location=location_at(lon=37.62, lat=55.75),
+                consents=[],
+                preferences=services.Preferences(channel="email", frequency="monthly", topics=[]),
+                language="en",
+            )
+        done = (
+            "SELECT count(*) FROM procrastinate_jobs j JOIN supporters_outboxmessage m"
+            " ON m.id = (j.args->>'message_id')::bigint"
+            f" WHERE m.supporter_id = '{person.pk}' AND j.status = 'succeeded'"
+        )
+        wait_for(lambda: stack.primary.psql(done, db=DB) == "1", timeout=60,
+                 what="the worker to send the confirmation")  # fmt: skip
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+    # The LISTEN session is not one of pgbouncer's server connections.
+    servers = subprocess.run(  # noqa: S603
+        ["/usr/bin/psql", "-h", "127.0.0.1", "-p", str(stack.ports[2]), "-U", "postgres",
+         "-d", "pgbouncer", "-AF", "|", "-c", "SHOW SERVERS"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.splitlines()  # fmt: skip
+    column = servers[0].split("|").index("local_port")
+    pooled_ports = {line.split("|")[column] for line in servers[1:] if "|" in line}
+    assert port.split()[0] not in pooled_ports
