@@ -14,6 +14,7 @@ from branca.element import MacroElement
 from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.templatetags.static import static
+from django.utils.translation import get_language
 from folium.plugins import HeatMap
 from folium.template import Template
 from h3.api import basic_int as h3_int
@@ -90,8 +91,10 @@ class MapAssets:
     heat_js: str
     extra_js: tuple[str, ...] = ()
     extra_css: tuple[str, ...] = ()
-    # The base layer every map of the app shares: the tiles, or country outlines without.
+    # The base layer every map of the app shares: the base map (the app's own vector tiles
+    # drawn by protomaps-leaflet, or a tile server's), or country outlines without one.
     topojson_js: str = _static("vendor/topojson-client/topojson-client.min.js")
+    protomaps_js: str = _static("vendor/protomaps-leaflet/protomaps-leaflet.js")
     base_layer_js: str = _static("js/base-layer.js")
     outlines_url: str = _static(OUTLINES)
 
@@ -116,6 +119,7 @@ def heatmap_figure(
         default_js = [
             ("leaflet", assets.leaflet_js),
             ("topojson", assets.topojson_js),
+            ("protomaps", assets.protomaps_js),
             ("base_layer", assets.base_layer_js),
         ] + [(f"extra_js_{i}", url) for i, url in enumerate(assets.extra_js)]
         default_css = [("leaflet_css", assets.leaflet_css)] + [
@@ -138,7 +142,8 @@ def heatmap_figure(
         control_scale=True,
         prefer_canvas=True,
     )
-    # The tiles, or the outlines when there are none or they fail (static/js/base-layer.js).
+    # The base map, or the outlines when there is none or it fails (static/js/base-layer.js);
+    # labels in the page's language (this document has no lang of its own).
     _Call(
         "sosediBaseLayer",
         {
@@ -146,6 +151,7 @@ def heatmap_figure(
             "attribution": attribution if tile_url else "",
             "maxZoom": 18,
             "outlinesUrl": assets.outlines_url,
+            "lang": get_language() or "en",
         },
     ).add_to(fmap)
     if cells:

@@ -11,6 +11,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from geo import selectors
+from geo.basemap import basemap_for_page
 from ops.replica import reads_may_lag
 
 OUTLINES = "vendor/world-atlas/countries-50m.json"
@@ -20,6 +21,7 @@ def _map_context(request) -> dict:
     snapshot = selectors.snapshot_current()
     totals = selectors.area_totals(snapshot=snapshot) if snapshot else {}
     center = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
+    basemap = basemap_for_page()
     return {
         "snapshot": snapshot,
         "total": totals.get("total"),
@@ -37,8 +39,9 @@ def _map_context(request) -> dict:
             "lon": center[1],
             "zoom": settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 4),
             "max_zoom": selectors.MAX_ZOOM,
-            "tile_url": settings.TILE_URL,
-            "tile_attribution": settings.TILE_ATTRIBUTION,
+            # The base map (geo/basemap.py): the app's own archive, a tile server or none.
+            "tile_url": basemap["url"],
+            "tile_attribution": basemap["attribution"],
             "strings": {
                 "about": _("about %(count)s supporters"),
                 "no_cells": _("No hexagon here has enough supporters to be shown yet."),

@@ -171,9 +171,12 @@ LOGGING = {
     },
 }
 
-# django-leaflet: every asset is served by the app; the base layer URL is configurable.
-# An empty SOSEDI_TILE_URL means no base layer at all (high-risk deployments).
-TILE_URL = env.str("SOSEDI_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+# django-leaflet: every asset is served by the app. The base map of every map is
+# SOSEDI_BASEMAP (mapsite/sosedi.py, geo/basemap.py): by default the installed PMTiles
+# archive, served by the app itself, else country outlines; no tile server unless one is
+# configured. SOSEDI_TILE_URL, from before it, still works when SOSEDI_BASEMAP is unset:
+# a URL is tiles:URL, empty is none; unset (None) leaves the choice to SOSEDI_BASEMAP.
+TILE_URL = env.str("SOSEDI_TILE_URL", default=None)
 TILE_ATTRIBUTION = env.str(
     "SOSEDI_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
@@ -183,7 +186,7 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 4,
     "MIN_ZOOM": 2,
     "MAX_ZOOM": 18,
-    "TILES": [("OpenStreetMap", TILE_URL, {"attribution": TILE_ATTRIBUTION})] if TILE_URL else [],
+    "TILES": [],  # the admin's map widgets: the tile server, when one is configured (below)
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
 }
@@ -199,15 +202,22 @@ STATICFILES_DIRS += [
     ("vendor/world-atlas", BASE_DIR / "node_modules" / "world-atlas"),
     # Home pins snap to their hexagon in the page itself (static/js/location-field.js).
     ("vendor/h3-js", BASE_DIR / "node_modules" / "h3-js" / "dist"),
+    # The vector base map's renderer, with pmtiles inside (static/js/base-layer.js).
+    ("vendor/protomaps-leaflet", BASE_DIR / "node_modules" / "protomaps-leaflet" / "dist"),
 ]
+if SOSEDI_BASEMAP_TILE_URL:  # noqa: F405
+    LEAFLET_CONFIG["TILES"] = [
+        ("Tiles", SOSEDI_BASEMAP_TILE_URL, {"attribution": TILE_ATTRIBUTION})  # noqa: F405
+    ]
 # Loaded on the public map through django-leaflet's {% leaflet_js plugins="…" %}.
 LEAFLET_CONFIG["PLUGINS"] = {
     "heat": {"js": ["vendor/leaflet.heat/leaflet-heat.js"]},
     "topojson": {"js": ["vendor/topojson-client/topojson-client.min.js"]},
 }
 
-# Content-Security-Policy (django-csp 4): everything from this site, except the base
-# layer's tiles from the configured tile server. Framing is denied except on /map/embed/.
+# Content-Security-Policy (django-csp 4): everything from this site, the base map's
+# archive included; a tile server only when SOSEDI_BASEMAP=tiles:URL names one. Framing
+# is denied except on /map/embed/.
 INSTALLED_APPS += ["csp"]
 MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
 
@@ -220,7 +230,7 @@ def _tile_origin(url: str) -> list[str]:
         return []
     parts = urlsplit(url.replace("{s}", "tiles-subdomain"))
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ImproperlyConfigured("SOSEDI_TILE_URL must be an http(s) URL template or empty.")
+        raise ImproperlyConfigured("A tile URL must be an http(s) URL template.")
     host = parts.netloc.replace("tiles-subdomain", "*")
     return [f"{parts.scheme}://{host}"]
 
@@ -230,7 +240,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *_tile_origin(TILE_URL)],
+        "img-src": ["'self'", "data:", *_tile_origin(SOSEDI_BASEMAP_TILE_URL)],  # noqa: F405
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -66,6 +66,32 @@ if SOSEDI_MAP_MAX_CELLS < 100:
 # How long browsers and proxies may reuse a cells response (it also carries an ETag).
 SOSEDI_MAP_CACHE_SECONDS = env.int("SOSEDI_MAP_CACHE_SECONDS", default=300)
 
+# --- Base map (issue 16): geo/basemap.py, static/js/base-layer.js ----------------------
+# `pmtiles:PATH` (vector tiles from one file the app serves itself), `tiles:URL` (a raster
+# tile server), `none` (country outlines only). Empty: the archive installed with
+# `manage.py basemap_install` (SOSEDI_BASEMAP_DIR/basemap.pmtiles), else the demo one
+# `make setup` builds (SOSEDI_BASEMAP_DIR/demo.pmtiles), else none: never a third party
+# unless it is named here.
+# The older SOSEDI_TILE_URL still works while this is empty: a URL is tiles:URL, "" none.
+SOSEDI_BASEMAP = env.str("SOSEDI_BASEMAP", default="").strip()
+if SOSEDI_BASEMAP and not (
+    SOSEDI_BASEMAP == "none"
+    or (SOSEDI_BASEMAP.startswith("pmtiles:") and len(SOSEDI_BASEMAP) > len("pmtiles:"))
+    or SOSEDI_BASEMAP.startswith(("tiles:http://", "tiles:https://"))
+):
+    raise ImproperlyConfigured(
+        "SOSEDI_BASEMAP must be pmtiles:PATH, tiles:URL (http or https), none, or empty."
+    )
+# Where `manage.py basemap_install` puts an archive and `basemap_build` the demo one.
+SOSEDI_BASEMAP_DIR = env.path("SOSEDI_BASEMAP_DIR", default=BASE_DIR / "var" / "basemap")
+# The tile server the Content-Security-Policy must allow, if any.
+if SOSEDI_BASEMAP:
+    SOSEDI_BASEMAP_TILE_URL = (
+        SOSEDI_BASEMAP.removeprefix("tiles:") if SOSEDI_BASEMAP.startswith("tiles:") else ""
+    )
+else:
+    SOSEDI_BASEMAP_TILE_URL = env.str("SOSEDI_TILE_URL", default="")
+
 # --- Organizer workspace (issue 4, imports and duplicates issue 11): supporters/organize/
 # The audit log keeps where each action came from: the client IP address, or with
 # SOSEDI_AUDIT_HASH_IP=true a keyed hash of it (comparable, not readable).

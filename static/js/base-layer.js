@@ -1,10 +1,15 @@
-/* The base layer of every map of the app: the configured tiles or, when there are none or
-   they fail, Natural Earth country outlines (world-atlas TopoJSON, through topojson-client,
-   both served by the app). Used by /map/, the pin pickers, the event page and, inside its
-   folium document, the organizers' heatmap.
+/* The base layer of every map of the app (geo/basemap.py chooses it): the app's own vector
+   base map, one PMTiles archive read with range requests and drawn by protomaps-leaflet;
+   or a raster tile server's tiles; or, when there is neither or it fails, Natural Earth
+   country outlines (world-atlas TopoJSON, through topojson-client). Everything but a
+   configured tile server is served by the app. Used by /map/, the pin pickers, the event
+   and group pages and, inside its folium document, the organizers' heatmap.
 
-   sosediBaseLayer(map, {tileUrl, attribution, maxZoom, outlinesUrl, onOutlines})
-   The map's container gets the class "has-outlines" once they are drawn. */
+   sosediBaseLayer(map, {tileUrl, attribution, maxZoom, outlinesUrl, onOutlines, lang})
+   tileUrl is a raster URL template, or the archive's URL (its path ends in .pmtiles).
+   Labels are in `lang`, else the page's language, where the tiles carry that name.
+   The map's container gets the class "has-basemap" once the vector base map has drawn
+   its first tiles, "has-outlines" once the outlines are drawn. */
 (function () {
   "use strict";
 
@@ -34,6 +39,17 @@
       }
     });
     return collection;
+  }
+
+  // protomaps-leaflet's colours (@protomaps/basemaps): "white" keeps the hexagons and
+  // pins legible over it; its sea is the flavour's water.
+  var FLAVOR = "white", SEA = "#dcdcdc";
+  function isArchive(url) {
+    try {
+      return /\.pmtiles$/.test(new URL(url, window.location.href).pathname);
+    } catch (e) {
+      return false;
+    }
   }
 
   // One download per page, however many maps draw the outlines.
@@ -77,7 +93,34 @@
     }
 
     var tiles = null;
-    if (options.tileUrl) {
+    if (options.tileUrl && isArchive(options.tileUrl)) {
+      if (typeof protomapsL === "undefined") {
+        drawOutlines();
+        return { tiles: null };
+      }
+      // The header says which zooms the archive holds; past its last one, protomaps-leaflet
+      // draws that zoom's tiles larger. An archive that cannot be read gives the outlines.
+      var source = new protomapsL.PmtilesSource(options.tileUrl, true);
+      source.p.getHeader()
+        .then(function (header) {
+          tiles = protomapsL.leafletLayer({
+            url: source.p,
+            flavor: FLAVOR,
+            lang: options.lang || document.documentElement.lang || "en",
+            maxDataZoom: header.maxZoom,
+            maxZoom: options.maxZoom || 18,
+            attribution: options.attribution || ""
+          });
+          // The sea: a demo archive has land only, and a full one covers it with water.
+          tiles.backgroundColor = SEA;
+          tiles.once("load", function () { container.classList.add("has-basemap"); });
+          tiles.addTo(map);
+        })
+        .catch(function (err) {
+          if (window.console) console.error(err);
+          drawOutlines();
+        });
+    } else if (options.tileUrl) {
       var loaded = 0, failed = 0;
       tiles = L.tileLayer(options.tileUrl, {
         attribution: options.attribution, maxZoom: options.maxZoom || 18

@@ -47,6 +47,10 @@ def test_without_tiles_the_heatmap_draws_the_shared_outlines_base_layer():
     scripts = re.findall(r'<script[^>]* src="([^"]+)"', html)
     assert static("js/base-layer.js") in scripts
     assert static("vendor/topojson-client/topojson-client.min.js") in scripts
+    # The vector base map's renderer before the shared module that uses it.
+    assert scripts.index(static("vendor/protomaps-leaflet/protomaps-leaflet.js")) < scripts.index(
+        static("js/base-layer.js")
+    )
     # The shared module after Leaflet, the app's own hook after it.
     assert scripts.index(static("leaflet/leaflet.js")) < scripts.index(static("js/base-layer.js"))
     config = _base_layer_config(html)
@@ -55,6 +59,7 @@ def test_without_tiles_the_heatmap_draws_the_shared_outlines_base_layer():
         "attribution": "",
         "maxZoom": 18,
         "outlinesUrl": static(OUTLINES),
+        "lang": "en",  # the base map's labels in the organizer's language
     }
     assert "L.tileLayer" not in html  # the module adds tiles, and watches them fail
 

@@ -21,6 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from geo import gazetteer
+from geo.basemap import basemap_for_page
 from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
 from geo.hotspots import hotspots_find
 from ops.replica import reads_may_lag
@@ -164,11 +165,12 @@ def heatmap_frame(request):
     cells, hotspot_cells = _cells(filters, queryset)
     _hotspot_form, spots = _hotspots(request, hotspot_cells)
     centre = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (55.75, 37.62))
+    basemap = basemap_for_page()
     fmap = heatmap_figure(
         cells,
         assets=_asset_urls(),
-        tile_url=settings.TILE_URL,
-        attribution=settings.TILE_ATTRIBUTION,
+        tile_url=basemap["url"],
+        attribution=basemap["attribution"],
         center=centre,
         zoom=settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 4),
         hook=(
