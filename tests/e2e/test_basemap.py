@@ -179,3 +179,8 @@ def test_the_organizer_heatmap_draws_the_base_map(open_page, live_server, django
     cookie = {"name": name, "value": client.cookies[name].value, "url": live_server.url}
     page = open_page("/organize/map/", cookies=[cookie])
     assert_base_map(page, live_server, ".leaflet-container", towns={"Moscow", "Kazan"})
+
+
+def test_the_groups_page_draws_the_base_map(open_page, live_server):
+    page = open_page("/groups/", locale="ru-RU")
+    assert_base_map(page, live_server, "#groups-map", towns={"Москва", "Казань", "Самара"})
