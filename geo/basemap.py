@@ -165,7 +165,9 @@ def archive_cached(path: Path | None) -> ArchiveInfo | None:
     try:
         stat = path.stat()
     except OSError:
-        logger.warning("base map %s is missing: the maps draw country outlines", path)
+        if (str(path), None) not in _cache:  # once per process, not once per page
+            logger.warning("base map %s is missing: the maps draw country outlines", path)
+            _cache[(str(path), None)] = None
         return None
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _cache:
@@ -241,7 +243,10 @@ def archive_response(request: HttpRequest, path: Path) -> HttpResponse:
     ):
         requested = ""  # the client's copy is of another version: send this one whole
     if not requested.startswith("bytes="):
-        response = FileResponse(path.open("rb"), content_type="application/octet-stream")
+        if request.method == "HEAD":  # the headers only, whatever the server does with HEAD
+            response = HttpResponse(content_type="application/octet-stream")
+        else:
+            response = FileResponse(path.open("rb"), content_type="application/octet-stream")
         response["Content-Length"] = str(size)
         return _with(response, common)
     byte_range = _byte_range(requested, size)

@@ -250,6 +250,9 @@ def test_a_new_file_gets_a_new_etag_and_page_url(client, archive):
 def test_head_and_other_methods(client, archive):
     head = client.head(URL, headers={"Range": "bytes=0-9"})
     assert head.status_code == 206 and head["Content-Length"] == "10" and head.content == b""
+    whole = client.head(URL)
+    assert whole.status_code == 200 and whole.content == b""
+    assert whole["Content-Length"] == str(archive.stat().st_size) and "ETag" in whole
     assert client.post(URL).status_code == 405
 
 
