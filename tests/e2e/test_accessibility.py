@@ -200,6 +200,16 @@ def _nearby_signed_in(site: Site) -> str:
     return "/nearby/"
 
 
+def _event_new(site: Site) -> str:
+    site.activist()
+    return "/nearby/events/new/"
+
+
+def _group_new(site: Site) -> str:
+    site.activist()
+    return "/groups/new/"
+
+
 def _events(site: Site) -> str:
     site.event()
     return "/events/"
@@ -276,6 +286,8 @@ PAGES = {
     "map-embed": Page(_embed, ready="#public-map path.sosedi-cell"),
     "nearby-signed-out": Page(lambda site: "/nearby/"),
     "nearby-activist": Page(_nearby_signed_in),
+    "event-new": Page(_event_new, ready="#pin-map.has-outlines"),
+    "group-new": Page(_group_new),
     "events": Page(_events),
     "event": Page(_event, ready="#venue-map.has-outlines"),
     "groups": Page(_groups, ready=".groups-map.has-outlines"),
