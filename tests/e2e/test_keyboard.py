@@ -1,6 +1,6 @@
-"""The join and nearby flows by keyboard alone (Debian's Chromium via Playwright): Tab,
-Shift+Tab, Space, Enter, arrows and typing, never a click, and every control reached on the way
-shows where the focus is."""
+"""Joining, Nearby, the page of one's data and an invitation by keyboard alone (Debian's
+Chromium via Playwright): Tab, Shift+Tab, Space, Enter, arrows and typing, never a click,
+and every control reached on the way shows where the focus is."""
 
 import os
 from datetime import timedelta
@@ -204,4 +204,54 @@ def test_an_activist_signs_in_and_asks_for_an_introduction_by_keyboard(
     assert "We wrote to the nearest activist within 3 km" in sent
     request = IntroductionRequest.objects.get()
     assert request.requester == nina and request.message.startswith("Hi! A repair café")
+    assert page.hosts_requested == {urlsplit(live_server.url).netloc}
+
+
+def test_a_supporter_withdraws_a_consent_and_answers_an_invitation_by_keyboard(
+    browser, live_server, make_supporter
+):
+    from supporters.links import MANAGE
+    from supporters.nearby import services
+    from supporters.nearby.models import Rsvp
+    from tests.supporters.nearby.conftest import event_draft
+
+    oleg = make_supporter(
+        name="Oleg Petrov",
+        email="oleg@example.org",
+        lon=37.63,
+        lat=55.755,
+        consents=["email_updates", "event_invitations"],
+    )
+    host = make_supporter(name="Irina Volkova", consents=["introductions"])
+    event = services.event_propose(host=host, draft=event_draft(title="Courtyard clean-up"))
+    event = services.event_review(event=event, approve=True, reviewer=None)
+    services.event_invitations_send(event=event)  # what the worker does on approval
+    page = watched_page(browser)
+    keys = Keyboard(page)
+
+    # From the link in any of our mails: no more email updates.
+    page.goto(f"{live_server.url}/manage/{MANAGE.make(oleg.pk)}/")
+    keys.skip_to_content()
+    keys.tab_to("#id_consent_email_updates")
+    keys.press("Space")
+    keys.tab_to("main button[type=submit]:has-text('Save what I allow')")
+    keys.leave()
+    page.wait_for_selector("text=Saved.")
+    oleg.refresh_from_db()
+    assert not oleg.consent_email_updates and oleg.consent_event_invitations
+
+    # The invitation, from the development outbox, answered yes.
+    keys.tab_to("header a.dev")
+    keys.leave()
+    page.wait_for_url("**/dev/outbox/")
+    keys.tab_to("main a:text('Invitation')")
+    keys.leave()
+    page.wait_for_selector("pre.mail-body")
+    keys.tab_to("pre.mail-body a")
+    keys.leave()
+    page.wait_for_url("**/events/rsvp/**")
+    keys.tab_to("main button[value=yes]")
+    keys.leave()
+    page.wait_for_selector("text=Your answer: yes")
+    assert Rsvp.objects.get(event=event, supporter=oleg).answer == Rsvp.Answer.YES
     assert page.hosts_requested == {urlsplit(live_server.url).netloc}
