@@ -38,12 +38,13 @@ EXTENT = 4096
 BUFFER = 1 / 32
 # Douglas-Peucker tolerance in tile units (4096 to a 512-pixel tile: half a pixel).
 SIMPLIFY = 4.0
-MAX_PLACES_PER_TILE = 48
+MAX_PLACES_PER_TILE = 64
+PLACE_GRID = 8  # at most one town per eighth of a tile each way (64 px of a 512 px tile)
 LAT_LIMIT = 85.051129
 # Which Natural Earth scale draws which zooms: 1:110m, 1:50m, 1:10m.
 SCALES = (("110m", 0, 2), ("50m", 3, 4), ("10m", 5, MAX_ZOOM))
 # A town is shown from the zoom of the first population it reaches (GeoNames counts).
-TOWN_MIN_ZOOM = ((3_000_000, 2), (1_000_000, 3), (300_000, 4), (100_000, 5), (40_000, 6))
+TOWN_MIN_ZOOM = ((1_000_000, 2), (300_000, 3), (100_000, 4), (40_000, 5), (15_000, 6))
 TOWN_MIN_ZOOM_REST = 7
 GAZETTEER_DATASET = "cities5000"
 ATTRIBUTION = "Natural Earth, GeoNames"
@@ -365,6 +366,11 @@ def _tiles() -> Iterator[tuple[int, bytes]]:
     positions, props, min_zooms = _towns()
     for z in range(MAX_ZOOM + 1):
         shown = np.nonzero(min_zooms <= z)[0]  # most populous first
+        # The most populous town of each square of a grid over the tile, so that labels
+        # spread over the map instead of going all to the tile's biggest cities.
+        cells = np.floor(positions[shown] * 2**z * PLACE_GRID).astype(np.int64)
+        _, first = np.unique(cells[:, 0] * (2**z * PLACE_GRID) + cells[:, 1], return_index=True)
+        shown = shown[np.sort(first)]
         tile_xy = np.floor(positions[shown] * 2**z).astype(np.int64).clip(0, 2**z - 1)
         local = np.rint((positions[shown] * 2**z - tile_xy) * EXTENT).astype(np.int64)
         for i, (x, y), (px, py) in zip(shown, tile_xy.tolist(), local.tolist(), strict=True):
