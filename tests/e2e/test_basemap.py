@@ -8,6 +8,7 @@ fillText that records what was written (installed before any of the page's scrip
 """
 
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,12 +61,14 @@ def demo_archive() -> Path:
 
 
 @pytest.fixture
-def default_basemap(browser, demo_archive, settings):
-    """The default settings: nothing configured, so the installed or demo archive."""
+def default_basemap(browser, demo_archive, settings, tmp_path):
+    """The default settings: nothing configured, no archive installed, so the demo one.
+    (In a directory of the test's own, in case this checkout has an extract installed.)"""
     settings.TILE_URL = None  # the e2e conftest's "no base layer", undone
     settings.SOSEDI_BASEMAP = ""
-    assert not (Path(settings.SOSEDI_BASEMAP_DIR) / "basemap.pmtiles").exists()
-    return demo_archive
+    settings.SOSEDI_BASEMAP_DIR = tmp_path
+    shutil.copyfile(demo_archive, tmp_path / "demo.pmtiles")
+    return tmp_path / "demo.pmtiles"
 
 
 @pytest.fixture
