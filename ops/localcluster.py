@@ -58,24 +58,65 @@ def gone(pid: int) -> bool:
         return True
 
 
-def clear_ports(ports: Iterable[int]) -> list[int]:
-    """SIGKILL postgres/pgbouncer processes listening on these loopback ports; their pids."""
-    wanted = set(ports)
+def _listeners(ports: set[int]) -> dict[int, set[int]]:
+    """{port: pids of the processes holding a listening socket on 127.0.0.1:port}."""
     out = subprocess.run(  # noqa: S603
         ["/usr/bin/ss", "-Hltnp"], capture_output=True, text=True, check=False
     ).stdout
-    killed = []
+    found: dict[int, set[int]] = {}
     for line in out.splitlines():
         match = re.search(r"127\.0\.0\.1:(\d+)\s", line)
-        if not match or int(match.group(1)) not in wanted:
-            continue
-        for name, pid in re.findall(r'\("([^"]+)",pid=(\d+)', line):
-            if name in ("postgres", "pgbouncer"):
-                os.kill(int(pid), signal.SIGKILL)
-                killed.append(int(pid))
-    if killed:
-        wait_for(lambda: all(gone(p) for p in killed), timeout=15, what="stray servers to exit")
-    return killed
+        if match and int(match.group(1)) in ports:
+            pids = {int(p) for name, p in re.findall(r'\("([^"]+)",pid=(\d+)', line)
+                    if name in ("postgres", "pgbouncer")}  # fmt: skip
+            found.setdefault(int(match.group(1)), set()).update(pids)
+    return found
+
+
+def _main_pid(pid: int) -> int:
+    """A postgres backend's postmaster (backends inherit its listening socket)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"-D\0" in cmdline or b"pgbouncer" in cmdline.split(b"\0")[0]:
+            return pid
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))
+    except (OSError, AttributeError):
+        return pid
+
+
+def _owned_by_a_live_run(pid: int) -> bool:
+    """The server belongs to a Stack whose process still runs (another test run on this
+    machine): its home's `owner` file names a live pid."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        home = next(m.group(1) for a in args if (m := re.match(r"(.*/sosedi-cluster-[^/]+)", a)))
+        owner = int((Path(home) / "owner").read_text())
+    except (OSError, ValueError, StopIteration):
+        return False
+    return owner != os.getpid() and not gone(owner)
+
+
+def clear_ports(ports: Iterable[int], *, wait: float = 240) -> list[int]:
+    """Free these loopback ports: SIGKILL postgres/pgbouncer left there by a run that died;
+    wait (up to `wait` s) for ones that another live run on this machine still uses."""
+    wanted, killed = set(ports), []
+    deadline = time.monotonic() + wait
+    while True:
+        held = _listeners(wanted)
+        mains = {_main_pid(pid) for pids in held.values() for pid in pids}
+        strays = {pid for pid in mains if not _owned_by_a_live_run(pid)}
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        if strays:
+            wait_for(lambda s=strays: all(gone(p) for p in s), timeout=15, what="strays to exit")
+        if not (mains - strays):
+            return killed
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"ports {sorted(wanted)} still used by another run after {wait} s")
+        time.sleep(1)
 
 
 class Postgres:
@@ -112,8 +153,21 @@ class Postgres:
         return run([str(PGBIN / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.log),
                     "-w", "-t", str(int(timeout)), *args], timeout=timeout + 10)  # fmt: skip
 
-    def start(self) -> None:
-        self.pg_ctl("start")
+    def start(self, attempts: int = 5) -> None:
+        # Our ports lie in Linux's ephemeral range: another program's socket may hold one for
+        # a moment, so a start that found its port taken is tried again a few times.
+        for attempt in range(attempts):
+            logged = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                self.pg_ctl("start")
+                return
+            except subprocess.CalledProcessError as exc:
+                log = self.log.read_text()[logged:] if self.log.exists() else "(no log)"
+                if "Address already in use" not in log or attempt == attempts - 1:
+                    raise RuntimeError(
+                        f"{self.name} on port {self.port} did not start:\n{log[-3000:]}"
+                    ) from exc
+                time.sleep(2)
 
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("stop", "-m", mode)
@@ -187,7 +241,7 @@ class Pgbouncer:
             "server_reset_query =",
             "ignore_startup_parameters = extra_float_digits",
             "server_connect_timeout = 3",
-            "query_wait_timeout = 15",
+            "query_wait_timeout = 5",
             "server_login_retry = 1",
             "admin_users = postgres",
             f"logfile = {self.home / 'pgbouncer.log'}",
@@ -234,6 +288,8 @@ class Stack:
         if ROOT:
             shutil.chown(self.home, "postgres", "postgres")
         self.home.chmod(0o700)
+        # Whose clusters these are: clear_ports() of another run leaves them alone while we live.
+        (self.home / "owner").write_text(str(os.getpid()))
         self.db = db
         self.primary_conf = primary_conf
         self.ports = (base_port, base_port + 1, base_port + 2)

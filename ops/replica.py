@@ -126,13 +126,14 @@ health = ReplicaHealth()
 def _pick_alias() -> str:
     if not replica_configured() or not health.usable():
         return DEFAULT_DB_ALIAS
-    # A kept connection is pinged (as CONN_HEALTH_CHECKS would before the first query), so a
+    # One round trip to the server itself (through pgbouncer too, which would accept a
+    # connection for a dead server), as CONN_HEALTH_CHECKS would before the first query: a
     # replica that died since the last check is found now, not in the middle of the view.
     connection = connections[REPLICA]
     try:
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()
         connection.ensure_connection()
+        if not connection.is_usable():
+            raise DatabaseError("it does not answer")
         connection.health_check_done = True  # just checked: Django's check need not ping again
     except DatabaseError as exc:
         connections[REPLICA].close()

@@ -253,6 +253,36 @@ def test_behind_pgbouncer_in_transaction_mode_the_flows_pass(stack, django_db_bl
     assert served[DB] > 0 and served[f"{DB}_replica"] > 0, pools
 
 
+def test_behind_pgbouncer_a_stopped_replica_is_skipped_too(stack, django_db_blocker, settings):
+    """pgbouncer accepts connections for a replica that is gone: the router must still see
+    it. pgbouncer holds the first query for the dead server for query_wait_timeout (5 s),
+    so the first request waits that long once; the rest answer at once from the primary."""
+    settings.SOSEDI_REPLICA_CHECK_SECONDS = 60  # the stop falls between two lag checks
+    staff_pages = [("/organize/", True), ("/map/", False), ("/api/public/events", False)]
+    with (
+        django_db_blocker.unblock(),
+        app_databases(
+            default=stack.pooled_url(), replica_url=stack.pooled_url(replica=True), pooled=True
+        ),
+    ):
+        staff = organizer(stack.seeded)
+        assert request(Client(), "get", "/map/")[1].replica
+        stack.replica.stop("fast")
+        try:
+            took = []
+            for path, as_staff in staff_pages:
+                started = time.monotonic()
+                status, counted = request(staff if as_staff else Client(), "get", path)
+                took.append(time.monotonic() - started)
+                assert status == 200, path
+                assert not counted.replica and counted.primary, path
+            assert took[0] < 5 + 3, took  # query_wait_timeout, then the primary
+            assert max(took[1:]) < 2, took
+        finally:
+            stack.replica.start()
+            stack.wait_streaming()
+
+
 def test_settings_behind_pgbouncer_and_for_the_worker(stack):
     """SOSEDI_DB_POOLED turns off server-side prepares and cursors; SOSEDI_DB_DIRECT (the
     worker's unit) connects the process to DATABASE_DIRECT_URL instead of the pooler."""
