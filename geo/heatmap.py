@@ -143,7 +143,7 @@ def heatmap_figure(
         prefer_canvas=True,
     )
     # The base map, or the outlines when there is none or it fails (static/js/base-layer.js);
-    # labels in the page's language (this document has no lang of its own).
+    # labels in the page's language.
     _Call(
         "sosediBaseLayer",
         {
@@ -199,4 +199,6 @@ def figure_html(fmap: folium.Map, *, nonce: str) -> str:
     markup folium generates runs and nothing injected into it would.
     """
     html = fmap.get_root().render()
+    # A framed document does not inherit its page's language: name it, for screen readers.
+    html = re.sub(r"<html(?=[\s>])", f'<html lang="{get_language() or "en"}"', html, count=1)
     return _INLINE.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)

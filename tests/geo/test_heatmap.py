@@ -71,6 +71,15 @@ def test_configured_tiles_go_to_the_base_layer_which_falls_back_to_outlines():
     assert config["outlinesUrl"] == static(OUTLINES)
 
 
+def test_the_framed_heatmap_names_the_language_of_the_page_it_is_made_for():
+    from django.utils import translation
+
+    for language in ("en", "ru"):
+        with translation.override(language):
+            html = _html("")
+        assert re.search(r"<html[^>]*>", html).group(0) == f'<html lang="{language}">'
+
+
 def test_the_heatmap_with_its_assets_and_outlines_stays_well_under_2_mb():
     html = _html("")
     urls = re.findall(r'(?:src|href)="([^"]+)"', html) + [static(OUTLINES)]
