@@ -75,11 +75,20 @@ def default_basemap(browser, demo_archive, settings, tmp_path):
 def open_page(browser, live_server, default_basemap):
     contexts = []
 
-    def open_(path: str, *, locale: str = "en-GB", cookies: list | None = None):
+    def open_(
+        path: str,
+        *,
+        locale: str = "en-GB",
+        cookies: list | None = None,
+        route: tuple[str, int] | None = None,
+    ):
         context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 800})
         contexts.append(context)
         if cookies:
             context.add_cookies(cookies)
+        if route:  # requests for these URLs get this status, as from a broken server
+            pattern, status = route
+            context.route(pattern, lambda r: r.fulfill(status=status, body=""))
         context.add_init_script(RECORD_TEXT)
         page = context.new_page()
         page.hosts_requested, page.errors, page.ranges, page.failed = set(), [], [], []
@@ -187,3 +196,12 @@ def test_the_organizer_heatmap_draws_the_base_map(open_page, live_server, django
 def test_the_groups_page_draws_the_base_map(open_page, live_server):
     page = open_page("/groups/", locale="ru-RU")
     assert_base_map(page, live_server, "#groups-map", towns={"Москва", "Казань", "Самара"})
+
+
+def test_an_archive_the_browser_cannot_read_gives_way_to_the_outlines(open_page, live_server):
+    demo_snapshot(3_000)
+    page = open_page("/map/", route=("**/map/basemap.pmtiles*", 404))
+    page.wait_for_selector("#public-map.has-outlines", timeout=20_000)
+    hexagons_drawn(page, 10)
+    assert page.locator("#public-map.has-basemap").count() == 0
+    assert page.hosts_requested == {urlsplit(live_server.url).netloc}
