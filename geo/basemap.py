@@ -193,9 +193,14 @@ def basemap_for_page() -> dict:
         return {"url": basemap.url, "attribution": settings.TILE_ATTRIBUTION}
     if basemap.kind == "pmtiles":
         info = archive_cached(basemap.path)
-        url = f"{reverse('public_map:basemap')}?v={archive_etag(basemap.path)}"
-        # The archive's own words, as text: it is a file, not configuration.
-        return {"url": url, "attribution": escape(strip_tags(info.attribution))}
+        try:
+            version = archive_etag(basemap.path)
+        except OSError:  # removed this very moment: outlines for this page
+            info = None
+        if info is not None:
+            url = f"{reverse('public_map:basemap')}?v={version}"
+            # The archive's own words, as text: it is a file, not configuration.
+            return {"url": url, "attribution": escape(strip_tags(info.attribution))}
     return {"url": "", "attribution": ""}
 
 
