@@ -19,8 +19,9 @@ because the kept record has the same row already, one of the two stays, delibera
   kept one.
 
 The merged address (if it had one: people who joined by text may not) becomes a
-MergedAddress of the kept person (it still finds them); a blank phone takes the merged record's. The kept record's other fields stay as they are:
-the coordinator chooses which record to keep. A SupporterMerge row records the merge
+MergedAddress of the kept person (it still finds them); a blank phone takes the merged
+record's. The kept record's other fields stay as they are: the coordinator chooses which
+record to keep. A SupporterMerge row records the merge
 with its counts, and the audit entry is written in the same transaction.
 """
 
