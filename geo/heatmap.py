@@ -14,7 +14,7 @@ from branca.element import MacroElement
 from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.templatetags.static import static
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from folium.plugins import HeatMap
 from folium.template import Template
 from h3.api import basic_int as h3_int
@@ -152,6 +152,7 @@ def heatmap_figure(
             "maxZoom": 18,
             "outlinesUrl": assets.outlines_url,
             "lang": get_language() or "en",
+            "strings": {"zoomIn": gettext("Zoom in"), "zoomOut": gettext("Zoom out")},
         },
     ).add_to(fmap)
     if cells:

@@ -5,7 +5,7 @@
    configured tile server is served by the app. Used by /map/, the pin pickers, the event
    and group pages and, inside its folium document, the organizers' heatmap.
 
-   sosediBaseLayer(map, {tileUrl, attribution, maxZoom, outlinesUrl, onOutlines, lang})
+   sosediBaseLayer(map, {tileUrl, attribution, maxZoom, outlinesUrl, onOutlines, lang, strings})
    tileUrl is a raster URL template, or the archive's URL (its path ends in .pmtiles).
    Labels are in `lang`, else the page's language, where the tiles carry that name.
    The map's container gets the class "has-basemap" once the vector base map has drawn
@@ -67,8 +67,21 @@
     return fetched[url];
   }
 
+  // Leaflet names its zoom buttons in English: the page gives their names in its own
+  // language (data-zoom-in and data-zoom-out on <body>, or options.strings in the framed
+  // heatmap, whose body is folium's).
+  function labelZoom(container, strings) {
+    [["in", strings.zoomIn], ["out", strings.zoomOut]].forEach(function (pair) {
+      var button = container.querySelector(".leaflet-control-zoom-" + pair[0]);
+      if (!button || !pair[1]) return;
+      button.title = pair[1];
+      button.setAttribute("aria-label", pair[1]);
+    });
+  }
+
   window.sosediBaseLayer = function (map, options) {
     var container = map.getContainer();
+    labelZoom(container, options.strings || document.body.dataset);
     var outlines = null;
     if (!map.getPane("outlines")) map.createPane("outlines").style.zIndex = 250;
 

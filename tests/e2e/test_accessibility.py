@@ -386,6 +386,11 @@ def test_no_serious_or_critical_wcag_violation(site, name, language):
     # Every document in the page, the dashboard's framed heatmap too, in its language.
     langs = {frame.url: frame.locator("html").get_attribute("lang") for frame in page.frames}
     assert set(langs.values()) == {language}, langs
+    # Leaflet's zoom buttons are named in the page's language, not Leaflet's English.
+    zoom_in = {"en": "Zoom in", "ru": "Приблизить"}[language]
+    for frame in page.frames:
+        for button in frame.locator(".leaflet-control-zoom-in").all():
+            assert button.get_attribute("aria-label") == zoom_in, frame.url
     violations = [v for v in axe_violations(page) if v["impact"] in FAILING]
     problems = id_problems(page)
     assert not violations and not problems, (

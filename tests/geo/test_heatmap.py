@@ -60,6 +60,7 @@ def test_without_tiles_the_heatmap_draws_the_shared_outlines_base_layer():
         "maxZoom": 18,
         "outlinesUrl": static(OUTLINES),
         "lang": "en",  # the base map's labels in the organizer's language
+        "strings": {"zoomIn": "Zoom in", "zoomOut": "Zoom out"},  # Leaflet's, in it too
     }
     assert "L.tileLayer" not in html  # the module adds tiles, and watches them fail
 
@@ -71,13 +72,14 @@ def test_configured_tiles_go_to_the_base_layer_which_falls_back_to_outlines():
     assert config["outlinesUrl"] == static(OUTLINES)
 
 
-def test_the_framed_heatmap_names_the_language_of_the_page_it_is_made_for():
+def test_the_framed_heatmap_is_in_the_language_of_the_page_it_is_made_for():
     from django.utils import translation
 
     for language in ("en", "ru"):
         with translation.override(language):
             html = _html("")
         assert re.search(r"<html[^>]*>", html).group(0) == f'<html lang="{language}">'
+    assert _base_layer_config(html)["strings"] == {"zoomIn": "Приблизить", "zoomOut": "Отдалить"}
 
 
 def test_the_heatmap_with_its_assets_and_outlines_stays_well_under_2_mb():
