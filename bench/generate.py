@@ -36,7 +36,7 @@ SUPPORTER_COLUMNS = (
     "id, email, display_name, phone, language, status, created_at, confirmed_at, city, "
     "region, country_code, cell, location, location_precision, location_source, "
     "consent_public_map, consent_introductions, consent_event_invitations, "
-    "consent_email_updates, channel, frequency, topics"
+    "consent_email_updates, consent_text_messages, channel, frequency, topics"
 )
 CONSENT_COLUMNS = "supporter_id, purpose, granted, created_at, source, wording_version"
 
@@ -201,6 +201,7 @@ class Generator:
                         "street",
                         "bench",
                         *("t" if g else "f" for g in granted),
+                        "f",  # texts: these people have no phone number
                         "email",
                         b.frequency[i],
                         b.topics[i],
