@@ -1,6 +1,7 @@
 """End-to-end tests in Debian's Chromium, driven by Playwright."""
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,17 @@ def chromium(playwright):
             "--no-first-run",
         ],
     )
+
+
+@contextmanager
+def launched_chromium():
+    """Debian's Chromium for a whole test module (a module-scoped fixture yields it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = chromium(p)
+        yield browser
+        browser.close()
 
 
 def watched_page(browser, *, width: int = 1100, height: int = 900):
