@@ -62,6 +62,9 @@ def test_production_refuses_to_start_without(missing):
         {"SOSEDI_GEOCODER": "nominatim"},
         {"SOSEDI_PHONE_REGION": "XX"},
         {"SOSEDI_DUPLICATE_NAME_SIMILARITY": "0.1"},
+        {"SOSEDI_REPLICA_MAX_LAG_SECONDS": "0"},
+        {"SOSEDI_REPLICA_MAX_LAG_SECONDS": "soon"},
+        {"SOSEDI_REPLICA_CHECK_SECONDS": "-1"},
         {"DJANGO_ENV": "staging"},
     ],
 )
