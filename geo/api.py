@@ -19,6 +19,7 @@ from ninja import Field, Router, Schema
 from geo import gazetteer, selectors
 from geo.forms import CellsQueryForm, CoordinateField, PinQueryForm
 from geo.geocoding import GeocodingError, locate_pin, place_label
+from geo.regions import region_name
 from geo.snapshot_models import MAX_PUBLIC_RESOLUTION
 from ops.replica import reads_may_lag
 
@@ -273,6 +274,7 @@ def locate(request):
         )
     except GeocodingError as exc:
         return JsonResponse({"error": exc.message}, status=404)
+    region = region_name(location.region, country_code=location.country_code, language=_language())
     return JsonResponse(
-        {"city": location.city, "region": location.region, "country_code": location.country_code}
+        {"city": location.city, "region": region, "country_code": location.country_code}
     )

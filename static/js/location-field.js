@@ -70,6 +70,8 @@
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
+        // A home pin decides the town: the field says so, rather than a town typed before.
+        if (data.city && snapResolution) text.value = data.city;
         if (!status) return;
         status.textContent = data.city ? ("✓ " + [data.city, data.region, data.country_code].filter(Boolean).join(", ")) : (data.error || "");
       })
@@ -94,12 +96,24 @@
     map.on("click", function (e) {
       setPin(e.latlng);
       // A first tap on a whole country is rough: come closer, to drag the pin into place.
-      if (map.getZoom() < 10) map.setView(marker.getLatLng(), 12);
+      if (map.getZoom() < 9) map.setView(marker.getLatLng(), 12);
     });
     if (latField.value && lonField.value) {
       var ll = L.latLng(parseFloat(latField.value), parseFloat(lonField.value));
       map.setView(ll, 12);
       setPin(ll);
+    } else if (text.value.trim().length >= 2) {
+      // Open where the person said they live, not on the default view.
+      fetch(mapEl.dataset.placesUrl + "?q=" + encodeURIComponent(text.value.trim()), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (data) {
+          var place = data.results[0];
+          if (place && !marker) {
+            map.setView([place.lat, place.lon], 10);
+            mapEl.dataset.centredOn = place.name;
+          }
+        })
+        .catch(function () {});
     }
   }
   // "Use my location": the device's position, snapped to its hexagon before it is used.

@@ -189,11 +189,12 @@ def test_joining_by_touch_with_a_pin_snapped_to_its_hexagon(site):
     page.locator("#id_email").tap()
     page.keyboard.type("vera.tap@example.org")
     page.locator("#id_location_text").tap()
-    page.keyboard.type("Москва")
+    page.keyboard.type("Казань")
     page.locator(".pin-picker summary").tap()
     pin_map = page.locator("#pin-map")
     pin_map.scroll_into_view_if_needed()
-    page.wait_for_selector("#pin-map.has-outlines", state="attached")
+    # The pin map opens on the town typed, not on the default view.
+    expect(pin_map).to_have_attribute("data-centred-on", "Kazan")  # an English page
     box = pin_map.bounding_box()
     page.touchscreen.tap(box["x"] + box["width"] * 0.52, box["y"] + box["height"] * 0.47)
 
@@ -202,7 +203,11 @@ def test_joining_by_touch_with_a_pin_snapped_to_its_hexagon(site):
     lat = float(page.locator("#id_pin_lat").input_value())
     lon = float(page.locator("#id_pin_lon").input_value())
     assert _is_a_hexagon_centre(lat, lon), (lat, lon)
+    assert abs(lat - 55.79) < 0.4 and abs(lon - 49.12) < 0.6, "the tap landed by Kazan"
     assert sent and all(_is_a_hexagon_centre(*point) for point in sent), sent
+    # The pin decides the town, and the town field says which.
+    town = page.locator("#id_location_text").input_value()
+    expect(page.locator("#pin-status")).to_contain_text(f"✓ {town},")
     page.locator(".pin-picker summary").scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "phone-join.png"))
 
@@ -211,7 +216,7 @@ def test_joining_by_touch_with_a_pin_snapped_to_its_hexagon(site):
     page.wait_for_url("**/join/thanks/")
 
     vera = Supporter.objects.get(email="vera.tap@example.org")
-    assert vera.consent_public_map
+    assert vera.consent_public_map and vera.region == "Tatarstan Republic"
     stored = h3.cell_to_latlng(h3.int_to_str(vera.cell))
     assert abs(stored[0] - lat) < 2e-6 and abs(stored[1] - lon) < 2e-6
 

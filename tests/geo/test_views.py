@@ -67,6 +67,17 @@ def test_locate_names_the_locality_in_the_visitors_language(client):
     assert response.json()["city"] == "Москва"
 
 
+def test_locate_names_the_region_in_the_visitors_language_too(client):
+    """Kazan's region: Tatarstan, in Russian on a Russian page (the gazetteer keeps it in
+    English, as supporters' records do)."""
+    pin = {"lat": "55.7963", "lon": "49.1088"}
+    english = client.get(LOCATE, pin).json()
+    russian = client.get(LOCATE, pin, HTTP_ACCEPT_LANGUAGE="ru").json()
+    assert (english["city"], russian["city"]) == ("Kazan", "Казань")
+    assert english["region"] != russian["region"]
+    assert "Татарстан" in russian["region"]
+
+
 @pytest.mark.parametrize(
     "params",
     [
