@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 WIDTH, HEIGHT, PAD = 640, 220, 36
 
 
@@ -42,6 +44,7 @@ def growth_svg_context(weeks: list[tuple[date, int, int]]) -> dict:
         "top_total": top_total,
         "first": weeks[0][0],
         "last": weeks[-1][0],
-        "total": weeks[-1][2],
-        "last_week": weeks[-1][1],
+        # Here rather than in the template: makemessages reads no .svg file.
+        "headline": _("%(total)s in total, +%(new)s this week")
+        % {"total": weeks[-1][2], "new": weeks[-1][1]},
     }

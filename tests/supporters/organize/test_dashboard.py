@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from geopy.distance import geodesic
 
@@ -83,6 +84,20 @@ def test_the_growth_chart_is_an_svg_drawn_by_the_app(as_role, layout):
     body = response.content.decode()
     assert body.lstrip().startswith("<svg") and "<polyline" in body
     assert "6 in total" in body  # the pending person is not confirmed
+
+
+def test_the_growth_chart_in_russian_keeps_svg_numbers_and_says_its_total_in_russian(
+    as_role, layout
+):
+    """Russian writes 20,3 for 20.3: coordinates must not follow, or no bar is drawn."""
+    import re
+
+    client = as_role("organizer")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    body = client.get(reverse("organize:growth")).content.decode()
+    coordinates = re.findall(r' (?:x|y|width|height)="([^"]*)"', body)
+    assert coordinates and all(re.fullmatch(r"-?[0-9.]+%?", c) for c in coordinates)
+    assert "6 всего" in body
 
 
 def test_the_size_of_a_segment_is_shown_before_it_is_saved(as_role, layout):
