@@ -101,6 +101,15 @@ def test_the_segment_page_shown_again_by_a_mailing_is_the_same_page(as_role, mak
     assert b"people.csv" in recount.content and b"cells.csv" in recount.content
 
 
+def test_the_segment_page_names_its_regions_in_the_pages_language(as_role, make_supporter):
+    make_supporter(lon=49.12, lat=55.79, region="Tatarstan Republic", consents=["email_updates"])
+    segment = Segment.objects.create(name="Everyone")
+    client = as_role("coordinator")
+    client.cookies["django_language"] = "ru"
+    page = client.get(reverse("organize:segment", args=[segment.pk])).content.decode()
+    assert "Татарстан" in page and "Tatarstan Republic" not in page
+
+
 @pytest.mark.parametrize("path", ["/organize/", "/organize/map/", "/admin/", "/admin/login/"])
 def test_anonymous_visitors_are_sent_to_the_organizer_login(client, path):
     response = client.get(path)
