@@ -30,6 +30,14 @@ def test_the_manage_page_shows_my_data_and_current_consents(client, make_support
     assert not _checked(page, "consent_introductions")
 
 
+def test_the_manage_page_says_a_pin_was_given_not_a_street_address(client, make_supporter):
+    typed = client.get(url("manage", make_supporter(location_precision="street"))).content
+    pinned = make_supporter(location_source="pin", location_precision="street")
+    page = client.get(url("manage", pinned)).content.decode()
+    assert b"street address" in typed
+    assert "the pin you put on the map" in page and "street address" not in page
+
+
 def test_changing_consents_records_only_what_changed(client, make_supporter):
     supporter = make_supporter(consents=["public_map", "email_updates"])
     response = client.post(
