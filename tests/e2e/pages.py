@@ -31,6 +31,23 @@ MOSCOW = Point(37.62, 55.75, srid=4326)
 SETTLED = {"confirmed_at": timezone.now() - timedelta(days=90)}  # counted (nearby/holds.py)
 
 
+def approved_event(make_supporter):
+    """An event four days ahead at a Moscow courtyard, approved, with its host."""
+    host = make_supporter(name="Irina Volkova", consents=["introductions"])
+    start = timezone.now() + timedelta(days=4)
+    draft = nearby.EventDraft(
+        title="Courtyard clean-up",
+        description="Bags and gloves provided. Tea afterwards.",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        venue_name="Courtyard of Pokrovka 12",
+        venue=MOSCOW,
+        radius_km=3,
+    )
+    event = nearby.event_propose(host=host, draft=draft)
+    return nearby.event_review(event=event, approve=True, reviewer=None)
+
+
 class Site:
     """What a page needs before it is opened: people, an event, a group, a session."""
 
@@ -84,19 +101,7 @@ class Site:
         return user
 
     def event(self):
-        host = self.make_supporter(name="Irina Volkova", consents=["introductions"])
-        start = timezone.now() + timedelta(days=4)
-        draft = nearby.EventDraft(
-            title="Courtyard clean-up",
-            description="Bags and gloves provided. Tea afterwards.",
-            starts_at=start,
-            ends_at=start + timedelta(hours=2),
-            venue_name="Courtyard of Pokrovka 12",
-            venue=MOSCOW,
-            radius_km=3,
-        )
-        event = nearby.event_propose(host=host, draft=draft)
-        return nearby.event_review(event=event, approve=True, reviewer=None)
+        return approved_event(self.make_supporter)
 
     def group(self):
         founder = self.make_supporter(

@@ -154,27 +154,9 @@ def test_the_join_forms_pin_picker_draws_the_base_map(open_page, live_server):
 
 
 def test_an_event_page_draws_the_base_map_around_its_venue(open_page, live_server, make_supporter):
-    from datetime import timedelta
+    from tests.e2e.pages import approved_event
 
-    from django.contrib.gis.geos import Point
-    from django.utils import timezone
-
-    from supporters.nearby import services as nearby
-
-    host = make_supporter(name="Irina Volkova", consents=["introductions"])
-    start = timezone.now() + timedelta(days=4)
-    draft = nearby.EventDraft(
-        title="Courtyard clean-up",
-        description="Bags and gloves provided.",
-        starts_at=start,
-        ends_at=start + timedelta(hours=2),
-        venue_name="Courtyard of Pokrovka 12",
-        venue=Point(37.62, 55.75, srid=4326),
-        radius_km=3,
-    )
-    event = nearby.event_review(
-        event=nearby.event_propose(host=host, draft=draft), approve=True, reviewer=None
-    )
+    event = approved_event(make_supporter)
     page = open_page(f"/events/{event.pk}/", locale="ru-RU")
     assert_base_map(page, live_server, "#venue-map", towns={"Москва"})
 
