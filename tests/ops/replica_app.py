@@ -85,6 +85,7 @@ def seed() -> dict:
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from geo.gazetteer import gazetteer_load
     from supporters import links, services
     from supporters.groups import services as groups
     from supporters.models import AreaArrival, Event, Supporter
@@ -92,6 +93,7 @@ def seed() -> dict:
     from tests.conftest import location_at
     from tests.supporters.groups.conftest import draft
 
+    gazetteer_load()  # the join form places a typed town through it
     people = []
     for n in range(12):
         person = services.supporter_sign_up(

@@ -113,6 +113,18 @@ def check_flows(stack: Stack) -> dict[str, Counted]:
     for page in ("post /confirm/", "get /manage/", "get /organize/segments/"):
         assert all(c.primary for key, c in seen.items() if key.startswith(page)), page
 
+    # Joining through the form writes the person, their consents, the confirmation mail and
+    # its job, all on the primary (through pgbouncer in the pooled test).
+    from supporters.models import Supporter
+
+    email = f"joined-{time.time_ns()}@example.org"
+    join = {"display_name": "Joined", "email": email, "location_text": "Moscow",
+            "consent_public_map": "on", "channel": "email", "frequency": "monthly"}  # fmt: skip
+    status, counted = request(public, "post", "/join/", data=join)
+    assert status == 302, status
+    assert not counted.replica and Supporter.objects.filter(email=email).exists()
+    seen["post /join/"] = counted
+
     # A segment made now exports at once: the segment row is read from the primary.
     name = f"Just made {time.time()}"
     status, counted = request(
