@@ -3,7 +3,7 @@ live server: Debian's Chromium, the development outbox on, no tile server."""
 
 import pytest
 
-from tests.e2e import chromium
+from tests.e2e import chromium, launched_chromium
 
 
 @pytest.fixture
@@ -17,3 +17,11 @@ def browser(live_server, settings):
         browser = chromium(p)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def module_browser():
+    """One Chromium for a whole module, for tests that open many pages in contexts of
+    their own (the every-page tests)."""
+    with launched_chromium() as browser:
+        yield browser

@@ -13,7 +13,7 @@ import os
 import pytest
 from django.conf import settings as django_settings
 
-from tests.e2e import ROOT, launched_chromium
+from tests.e2e import ROOT
 from tests.e2e.pages import PAGES, Site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,20 +27,14 @@ WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING = {"serious", "critical"}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def site(browser, live_server, settings, make_supporter):
+def site(module_browser, live_server, settings, make_supporter):
     settings.DEBUG = True  # the development outbox's link in the header
     settings.TILE_URL = ""  # no base layer: the maps draw country outlines
     settings.SITE_URL = live_server.url
     # The pages' Content-Security-Policy allows no inline script, and axe is injected as
     # one: this context alone bypasses it (the app's own scripts run as they always do).
-    context = browser.new_context(
+    context = module_browser.new_context(
         bypass_csp=True, locale="en-GB", viewport={"width": 1280, "height": 900}
     )
     yield Site(context=context, live_server=live_server, make_supporter=make_supporter)

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from supporters.models import Supporter
-from tests.e2e import SCREENSHOTS, launched_chromium
+from tests.e2e import SCREENSHOTS
 from tests.e2e.pages import PAGES, Site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,20 +32,14 @@ TARGETS = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def site(browser, live_server, settings, make_supporter):
+def site(module_browser, live_server, settings, make_supporter):
     settings.TILE_URL = ""  # no base layer: the maps draw country outlines
     settings.SITE_URL = live_server.url
     contexts = []
 
     def phone(width: int, height: int, **options):
-        context = browser.new_context(
+        context = module_browser.new_context(
             viewport={"width": width, "height": height},
             is_mobile=True,
             has_touch=True,
