@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import report, scratch
+from bench.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["load", "refresh_map", "cells", "intro", "heatmap", "hotspots", "import", "signup"]
+ORDER = list(OPS)
 
 
 def machine() -> dict:

@@ -3,7 +3,7 @@ import json
 import os
 from pathlib import Path
 
-from bench.ops import OPS
+from bench.ops import OPS, op_run
 from bench.ops.common import ROOT, Ctx
 
 
@@ -26,12 +26,12 @@ def main() -> None:
         from pyinstrument import Profiler
 
         with Profiler() as profiler:
-            rows = OPS[args.name](ctx)
+            rows = op_run(args.name)(ctx)
         out = args.workdir / f"profile-{args.name}.html"
         out.write_text(profiler.output_html())
         (args.workdir / f"profile-{args.name}.txt").write_text(profiler.output_text())
     else:
-        rows = OPS[args.name](ctx)
+        rows = op_run(args.name)(ctx)
     print("BENCH_RESULT " + json.dumps(rows), flush=True)
 
 
