@@ -14,6 +14,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the naive baselines")
     parser.add_argument("--profile", action="store_true", help="pyinstrument, to workdir")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mapsite.settings")
@@ -21,7 +22,7 @@ def main() -> None:
 
     django.setup()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    ctx = Ctx(args.n, args.quick, args.seed, args.workdir)
+    ctx = Ctx(args.n, args.quick, args.seed, args.workdir, baselines=not args.no_baselines)
     if args.profile:
         from pyinstrument import Profiler
 

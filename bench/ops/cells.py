@@ -2,7 +2,7 @@
 
 import json
 
-from bench.ops.common import Ctx, row
+from bench.ops.common import NO_BASELINE, Ctx, row
 
 VIEWPORTS = {
     # name: (west, south, east, north, zoom), as a 1920×1080 screen would ask
@@ -52,20 +52,29 @@ def run(ctx: Ctx) -> list[dict]:
                 k=settings.SOSEDI_MAP_K,
             )
 
-        baseline = repeat(naive, repeats=5, warmup=0, budget_s=ctx.scaled(10, 30), min_repeats=2)
+        notes = [
+            f"{features:,} hexagons at resolution {resolution}, "
+            f"{len(response.content) / 1024:,.0f} kB; Django test client, in process"
+        ]
+        met = ours.p95 <= 0.020
+        baselines = []
+        if ctx.baselines:
+            budget = ctx.scaled(10, 30)
+            baseline = repeat(naive, repeats=5, warmup=0, budget_s=budget, min_repeats=2)
+            baselines = [("ORM points in the bbox, binned in Python", baseline)]
+            met = met and baseline.median / ours.median >= 50
+        else:
+            notes.append(NO_BASELINE + ": only the p95 part of the target is checked")
         rows.append(
             row(
                 f"cells_{name}",
                 f"`/api/public/cells`, {name} viewport (zoom {zoom})",
                 ours=ours,
-                baselines=[("ORM points in the bbox, binned in Python", baseline)],
+                baselines=baselines,
                 target="p95 ≤ 20 ms; ≥ 50× the baseline",
-                met=ours.p95 <= 0.020 and baseline.median / ours.median >= 50,
+                met=met,
                 unit="ms",
-                notes=[
-                    f"{features:,} hexagons at resolution {resolution}, "
-                    f"{len(response.content) / 1024:,.0f} kB; Django test client, in process"
-                ],
+                notes=notes,
             )
         )
     return rows

@@ -8,11 +8,14 @@ ROOT = BENCH.parent
 
 
 class Ctx:
-    def __init__(self, n: int, quick: bool, seed: int, workdir: Path):
+    def __init__(self, n: int, quick: bool, seed: int, workdir: Path, *, baselines: bool = True):
         self.n = n
         self.quick = quick
         self.seed = seed
         self.workdir = workdir
+        # False in the scale runs (`--no-baselines`): only Sosedi's own times are wanted
+        # there, and some naive baselines take minutes at 5,000,000.
+        self.baselines = baselines
 
     def scaled(self, quick: int, full: int) -> int:
         return quick if self.quick else full
@@ -45,6 +48,9 @@ def row(
         "notes": notes or [],
         "extra": extra or {},
     }
+
+
+NO_BASELINE = "naive baseline not measured (`--no-baselines`)"
 
 
 def delete_where_email_endswith(suffix: str) -> int:

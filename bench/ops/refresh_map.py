@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from bench.ops.common import Ctx, row
+from bench.ops.common import NO_BASELINE, Ctx, row
 
 
 def _refresh_python() -> dict:
@@ -67,15 +67,19 @@ def run(ctx: Ctx) -> list[dict]:
 
     ours = repeat(lambda: call_command("refresh_map", verbosity=0), repeats=3, warmup=1)
     snapshot = MapSnapshot.objects.order_by("-version").first()
-    baseline = repeat(_refresh_python, repeats=2, warmup=0, budget_s=60, min_repeats=1)
+    baselines = []
+    if ctx.baselines:
+        baseline = repeat(_refresh_python, repeats=2, warmup=0, budget_s=60, min_repeats=1)
+        baselines = [("the same in Python (ORM rows, Counter, bulk_create)", baseline)]
     return [
         row(
             "refresh_map",
             "`refresh_map` (public snapshot)",
             ours=ours,
-            baselines=[("the same in Python (ORM rows, Counter, bulk_create)", baseline)],
+            baselines=baselines,
             target="≤ 30 s",
             met=ours.median <= 30,
-            notes=[f"{snapshot.cells:,} public cells at resolutions 1–7"],
+            notes=[f"{snapshot.cells:,} public cells at resolutions 1–7"]
+            + ([] if ctx.baselines else [NO_BASELINE]),
         )
     ]
