@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: setup run test lint fmt bench bench-quick db-start db-stop migrations-check \
+.PHONY: setup run test lint fmt bench bench-quick bench-scale db-start db-stop migrations-check \
 	soak fuzz backup screenshots pitr-backup pitr-info pitr-restore cluster-demo failover-drill
 
 setup:
@@ -31,6 +31,14 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --n 100000 --quick $(BENCH_ARGS)
+
+# How the costs grow with N, run by hand (not in CI): loading, refresh_map, the cells
+# viewports and introduction candidates without their baselines, each N in a scratch
+# database of its own; bench/results/scale.json, the "How costs grow" section of
+# BENCHMARKS.md and docs/img/bench-scale.png. Some 10 minutes on two quiet cores; at
+# 5,000,000 it needs ~10 GB of free disk (a ~5 GB database, 2.3 GB of COPY files meanwhile).
+bench-scale: setup
+	$(PY) -m bench --scale 100000,1000000,5000000 $(BENCH_ARGS)
 
 # screenshots: the browser tests, saving their pictures into docs/img/ for the README
 # (otherwise they go to test-artifacts/).

@@ -1,4 +1,5 @@
 """`python -m bench [--n N] [--quick]`: the benchmark run, end to end.
+`python -m bench --scale 100000,1000000,5000000`: how the costs grow with N.
 
 1. creates a scratch database on the local cluster (BENCH_DB, default sosedi_bench_run;
    never the dev database, never a database it did not create), migrates it and loads
@@ -9,6 +10,13 @@
 3. prints the table, keeps the results in bench/results/N.json, rewrites BENCHMARKS.md
    from every results file there (so the quick and the 1,000,000 runs sit side by side)
    and draws docs/img/bench.png; then drops the scratch database (unless --keep).
+
+In scale mode (`make bench-scale`) steps 1 and 2 are repeated for each N with loading,
+refresh_map, the cells viewports and introduction candidates only, without their naive
+baselines, and the scratch database is dropped after each N; the results, with each N's
+database size, peak memory and load average, are kept in bench/results/scale.json (after
+every N, so a failed large N keeps the smaller ones) and BENCHMARKS.md gets its "How costs
+grow" section and docs/img/bench-scale.png. --results-dir writes all of it elsewhere.
 """
 
 import argparse
@@ -22,11 +30,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 from bench import report, scratch
 from bench.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = list(OPS)
+SCALE_OPS = ["load", "refresh_map", "cells", "intro"]
 
 
 def machine() -> dict:
@@ -59,7 +70,7 @@ def machine() -> dict:
     }
 
 
-def run_op(name: str, args, env: dict) -> dict:
+def run_op(name: str, args, env: dict, *, n: int, baselines: bool = True) -> dict:
     """One operation in a child process; its rows, wall time and peak RSS."""
     command = [
         sys.executable,
@@ -67,7 +78,7 @@ def run_op(name: str, args, env: dict) -> dict:
         "bench.ops",
         name,
         "--n",
-        str(args.n),
+        str(n),
         "--seed",
         str(args.seed),
         "--workdir",
@@ -75,6 +86,8 @@ def run_op(name: str, args, env: dict) -> dict:
     ]
     if args.quick:
         command.append("--quick")
+    if not baselines:
+        command.append("--no-baselines")
     if name in args.profile:
         command.append("--profile")
     started = time.monotonic()
@@ -98,6 +111,91 @@ def django_command(env: dict, *command: str) -> None:
     subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
+def bench_env(url: str, workdir: Path) -> dict:
+    return dict(
+        os.environ,
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="mapsite.settings",
+        DJANGO_ENV="development",
+        DEBUG="false",
+        SOSEDI_GEOCODER="",
+        SOSEDI_MAP_REFRESH_CRON="",
+        SOSEDI_IMPORT_DIR=str(workdir / "imports"),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+
+
+def database_setup(env: dict) -> float:
+    """Migrate the scratch database and load the gazetteer; seconds taken."""
+    t0 = time.monotonic()
+    django_command(env, "migrate", "--noinput", "-v", "0")
+    django_command(env, "load_gazetteer", "-v", "0")
+    elapsed = time.monotonic() - t0
+    print(f"bench: migrated and loaded the gazetteer in {elapsed:.0f} s", flush=True)
+    return elapsed
+
+
+def database_bytes(name: str) -> int:
+    with psycopg.connect(scratch.server_url(), autocommit=True) as conn:
+        return conn.execute("SELECT pg_database_size(%s)", [name]).fetchone()[0]
+
+
+def measure(name: str, args, env: dict, *, n: int, baselines: bool = True) -> dict:
+    print(f"bench: {name} ...", flush=True)
+    result = run_op(name, args, env, n=n, baselines=baselines)
+    status = result.get("error") or f"{result['peak_rss_mb']:.0f} MB peak"
+    print(f"bench: {name} done in {result['wall_s']:.0f} s ({status})", flush=True)
+    return result
+
+
+def scale_main(args, sizes: list[int], ops: list[str], paths: report.Paths) -> None:
+    """Each N in a scratch database of its own: load, then the scale operations."""
+    started = time.monotonic()
+    info = machine()
+    info.update(sizes=sizes, seed=args.seed, quick=args.quick)
+    info["date"] = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    scale = {"machine": info, "runs": []}
+    print(
+        f"bench: scale runs at N = {', '.join(f'{n:,}' for n in sizes)} on {info['cores']} "
+        f"cores, {info['memory_mb']:,} MB; scratch database {args.db}",
+        flush=True,
+    )
+    for n in sizes:
+        print(f"\nbench: N = {n:,}", flush=True)
+        one = {"n": n, "load_before": os.getloadavg(), "results": []}
+        t0 = time.monotonic()
+        env = bench_env(scratch.scratch_create(args.db), args.workdir)
+        try:
+            one["setup_s"] = database_setup(env)
+            for name in ops:
+                one["results"].append(measure(name, args, env, n=n, baselines=False))
+                if name == "load":
+                    one["database_bytes"] = database_bytes(args.db)
+        finally:
+            scratch.scratch_drop(args.db)
+            shutil.rmtree(args.workdir / "imports", ignore_errors=True)
+        one["total_s"] = time.monotonic() - t0
+        one["load_after"] = os.getloadavg()
+        one["peak_rss_mb"] = max((r.get("peak_rss_mb", 0) for r in one["results"]), default=0)
+        scale["runs"].append(one)
+        info["total_s"] = time.monotonic() - started
+        print(f"\n{report.table_text(one)}", flush=True)
+        if not args.no_report:
+            report.save_scale(scale, paths)
+    print(f"\n{report.scale_text(scale)}")
+    if not args.no_report:
+        print(f"\nbench: {paths.results / report.SCALE} and {paths.markdown} written")
+    print(f"bench: finished in {info['total_s'] / 60:.1f} min", flush=True)
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive N")
+    return sorted(set(sizes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Sosedi benchmarks against naive baselines.")
     parser.add_argument("--n", type=int, default=1_000_000, help="supporters to load")
@@ -114,12 +212,39 @@ def main() -> None:
     )
     parser.add_argument("--no-report", action="store_true", help="print only")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--scale",
+        type=_sizes,
+        metavar="N,N,...",
+        help="how costs grow: load, refresh_map, cells and intro at each N, no baselines",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=report.RESULTS,
+        help="where results are kept; elsewhere than bench/results, BENCHMARKS.md and the "
+        "plots go there too unless --markdown and --img-dir say otherwise",
+    )
+    parser.add_argument("--markdown", type=Path, help="BENCHMARKS.md to write")
+    parser.add_argument("--img-dir", type=Path, help="where the plots go (docs/img)")
     args = parser.parse_args()
     args.profile = [p for p in args.profile.split(",") if p]
-    ops = [o for o in args.only.split(",") if o] or ORDER
+    default_out = args.results_dir.resolve() == report.RESULTS.resolve()
+    paths = report.Paths(
+        results=args.results_dir,
+        markdown=args.markdown
+        or (report.MARKDOWN if default_out else args.results_dir / "BENCHMARKS.md"),
+        img=args.img_dir or (report.IMG if default_out else args.results_dir / "img"),
+    )
+    ops = [o for o in args.only.split(",") if o] or (SCALE_OPS if args.scale else ORDER)
     unknown = set(ops) - set(ORDER)
     if unknown:
         parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
+    if args.scale:
+        if args.reuse or args.keep:
+            parser.error("--scale makes and drops a scratch database per N: no --reuse, --keep")
+        scale_main(args, args.scale, ops, paths)
+        return
     if args.reuse:
         ops = [o for o in ops if o != "load"] if not args.only else ops
 
@@ -133,34 +258,13 @@ def main() -> None:
     )
 
     url = scratch.database_url(args.db) if args.reuse else scratch.scratch_create(args.db)
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="mapsite.settings",
-        DJANGO_ENV="development",
-        DEBUG="false",
-        SOSEDI_GEOCODER="",
-        SOSEDI_MAP_REFRESH_CRON="",
-        SOSEDI_IMPORT_DIR=str(args.workdir / "imports"),
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
+    env = bench_env(url, args.workdir)
     results = []
     try:
         if not args.reuse:
-            t0 = time.monotonic()
-            django_command(env, "migrate", "--noinput", "-v", "0")
-            django_command(env, "load_gazetteer", "-v", "0")
-            info["setup_s"] = time.monotonic() - t0
-            print(
-                f"bench: migrated and loaded the gazetteer in {info['setup_s']:.0f} s", flush=True
-            )
+            info["setup_s"] = database_setup(env)
         for name in ops:
-            print(f"bench: {name} ...", flush=True)
-            result = run_op(name, args, env)
-            results.append(result)
-            status = result.get("error") or f"{result['peak_rss_mb']:.0f} MB peak"
-            print(f"bench: {name} done in {result['wall_s']:.0f} s ({status})", flush=True)
+            results.append(measure(name, args, env, n=args.n))
     finally:
         if not args.keep:
             scratch.scratch_drop(args.db)
@@ -171,9 +275,9 @@ def main() -> None:
     print()
     print(report.table_text(run))
     if not args.no_report and not args.only:
-        report.save(run)
+        report.save(run, paths)
     elif not args.no_report:
-        report.save_partial(run)
+        report.save_partial(run, paths)
     print(f"\nbench: finished in {info['total_s'] / 60:.1f} min", flush=True)
 
 
