@@ -1,11 +1,13 @@
 """Writing an import's clean rows: people created or updated, their consents and tags."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from supporters.models import ConsentRecord, Supporter
+from supporters.organize.imports.copying import ids_reserve, rows_copy
 from supporters.organize.imports.report import MAX_ERRORS_KEPT, Outcome, RowError
 from supporters.organize.imports.validating import CleanRow
 from supporters.organize.models import ConsentSource, Import, Tagging
@@ -13,19 +15,70 @@ from supporters.selectors import supporters_by_emails
 from supporters.services import supporter_location_fields
 
 IMPORTED_WORDING = "imported"
+IMPORTED_SOURCE = ConsentRecord.Source.IMPORT.value
 
 
-def _consent_record(supporter_id, purpose: str, granted: bool, source: str) -> ConsentRecord:
-    record = ConsentRecord(
-        supporter_id=supporter_id,
-        purpose=purpose,
-        granted=granted,
-        source=ConsentRecord.Source.IMPORT,
-        # Not Sosedi's wording: the person agreed to someone else's, noted in ConsentSource.
-        wording_version=IMPORTED_WORDING,
+def _supporter_columns() -> list[str]:
+    return [f.attname for f in Supporter._meta.concrete_fields]
+
+
+def _new_supporter_rows(rows: list[CleanRow], ids: list[uuid.UUID], now) -> list[list]:
+    """COPY rows for new people, in the order of _supporter_columns()."""
+    columns = _supporter_columns()
+    # What a row does not fill (the channel, the topics...) as the model's defaults give it.
+    defaults = {f.attname: f.get_default() for f in Supporter._meta.concrete_fields}
+    # Rows of one town share a Location: its centre is written out once.
+    centres: dict[int, str] = {}
+    out = []
+    for sid, r in zip(ids, rows, strict=True):
+        fields = supporter_location_fields(r.location)
+        key = id(r.location)
+        if key not in centres:
+            centres[key] = r.location.centre.hexewkb.decode()
+        fields["location"] = centres[key]
+        values = {
+            **defaults,
+            "id": sid,
+            "email": r.email,
+            "display_name": r.name,
+            "phone": r.phone,
+            "language": r.language,
+            "status": Supporter.Status.ACTIVE.value,
+            "created_at": r.joined_at or now,
+            "confirmed_at": r.joined_at or now,
+            **fields,
+            **{f"consent_{p}": v for p, v in r.consents.items()},
+        }
+        out.append([values[name] for name in columns])
+    return out
+
+
+@dataclass(slots=True)
+class _Consent:
+    supporter_id: uuid.UUID
+    purpose: str
+    granted: bool
+    source: str  # where the row says it was given
+
+
+def _consents_copy(consents: list[_Consent], *, job: Import | None, now) -> None:
+    """Each consent's record, under Sosedi's 'imported' wording (the person agreed to
+    someone else's), and where it was given (ConsentSource), in two COPYs."""
+    ids = ids_reserve(ConsentRecord, len(consents))
+    rows_copy(
+        ConsentRecord,
+        ["id", "supporter_id", "purpose", "granted", "created_at", "source", "wording_version"],
+        (
+            (i, c.supporter_id, c.purpose, c.granted, now, IMPORTED_SOURCE, IMPORTED_WORDING)
+            for i, c in zip(ids, consents, strict=True)
+        ),
     )
-    record.note = source
-    return record
+    job_id = job.pk if job is not None else None
+    rows_copy(
+        ConsentSource,
+        ["record_id", "note", "import_job_id"],
+        ((i, c.source or "(not given)", job_id) for i, c in zip(ids, consents, strict=True)),
+    )
 
 
 @transaction.atomic
@@ -38,29 +91,16 @@ def batch_write(
     # By their own address or one merged into theirs (one index scan each), locked.
     existing = supporters_by_emails(emails=[r.email for r in rows], for_update=True)
     rows = _one_row_per_person(rows, existing, outcome)
-    new, records, taggings = [], [], []
+    new, consents, new_tags, known_tags = [], [], [], []
     for r in rows:
         s = existing.get(r.email.lower())
         if s is None:
             sid = uuid.uuid4()
-            new.append(
-                Supporter(
-                    id=sid,
-                    email=r.email,
-                    display_name=r.name,
-                    phone=r.phone,
-                    language=r.language,
-                    status=Supporter.Status.ACTIVE,
-                    created_at=r.joined_at or now,
-                    confirmed_at=r.joined_at or now,
-                    **supporter_location_fields(r.location),
-                    **{f"consent_{p}": v for p, v in r.consents.items()},
-                )
-            )
-            records += [
-                _consent_record(sid, p, True, r.consent_source) for p, v in r.consents.items() if v
+            new.append((sid, r))
+            consents += [
+                _Consent(sid, p, True, r.consent_source) for p, v in r.consents.items() if v
             ]
-            taggings += [Tagging(supporter_id=sid, name=t) for t in r.tags]
+            new_tags += [(sid, t) for t in r.tags]
             outcome.created += 1
             continue
         changed = ["phone", *supporter_location_fields(r.location)]
@@ -77,19 +117,23 @@ def batch_write(
             if getattr(s, f"consent_{purpose}") != granted:
                 setattr(s, f"consent_{purpose}", granted)
                 changed.append(f"consent_{purpose}")
-                records.append(_consent_record(s.pk, purpose, granted, r.consent_source))
+                consents.append(_Consent(s.pk, purpose, granted, r.consent_source))
         if s.status == Supporter.Status.PENDING:
             s.status, s.confirmed_at = Supporter.Status.ACTIVE, r.joined_at or now
             changed += ["status", "confirmed_at"]
         s.save(update_fields=changed)
-        taggings += [Tagging(supporter_id=s.pk, name=t) for t in r.tags]
+        known_tags += [Tagging(supporter_id=s.pk, name=t) for t in r.tags]
         outcome.updated += 1
-    Supporter.objects.bulk_create(new)
-    ConsentRecord.objects.bulk_create(records)
-    ConsentSource.objects.bulk_create(
-        ConsentSource(record=r, note=r.note or "(not given)", import_job=job) for r in records
-    )
-    Tagging.objects.bulk_create(taggings, ignore_conflicts=True)
+    if new:
+        ids, new_rows = zip(*new, strict=True)
+        rows_copy(Supporter, _supporter_columns(), _new_supporter_rows(new_rows, ids, now))
+    if consents:
+        _consents_copy(consents, job=job, now=now)
+    # A new person's tags are new (each row's are without repeats); a known person's may
+    # be there already.
+    if new_tags:
+        rows_copy(Tagging, ["supporter_id", "name"], new_tags)
+    Tagging.objects.bulk_create(known_tags, ignore_conflicts=True)
     _progress_save(job=job, rows_done=rows_done, outcome=outcome)
 
 
