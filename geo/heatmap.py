@@ -5,17 +5,19 @@ asset is a URL of the app's static files, and the page carries only the scripts 
 styles the heatmap needs, so it makes no third-party request.
 """
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import folium
+import numpy as np
 from branca.element import MacroElement
 from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.templatetags.static import static
 from django.utils.translation import get_language, gettext
-from folium.plugins import HeatMap
+from folium.elements import JSCSSMixin
 from folium.template import Template
 from h3.api import basic_int as h3_int
 
@@ -35,23 +37,80 @@ class CellCount:
     count: int
 
 
-def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> list[CellCount]:
-    """How many rows of `queryset` (which has a `cell` column) fall in each H3 cell.
+class CellCounts:
+    """Counts per H3 cell, with each cell's centre, as arrays (index, lat, lon, count):
+    a heatmap of a million people has some 60,000 of them, which neither the heat layer
+    nor the hotspots need one Python object each for. Iterating gives CellCounts."""
+
+    __slots__ = ("cell", "count", "lat", "lon")
+
+    def __init__(self, cell: np.ndarray, lat: np.ndarray, lon: np.ndarray, count: np.ndarray):
+        self.cell, self.lat, self.lon, self.count = cell, lat, lon, count
+
+    @classmethod
+    def of(cls, cells: "Sequence[CellCount] | CellCounts") -> "CellCounts":
+        if isinstance(cells, CellCounts):
+            return cells
+        n = len(cells)
+        return cls(
+            np.fromiter((c.cell for c in cells), dtype=np.int64, count=n),
+            np.fromiter((c.lat for c in cells), dtype=np.float64, count=n),
+            np.fromiter((c.lon for c in cells), dtype=np.float64, count=n),
+            np.fromiter((c.count for c in cells), dtype=np.int64, count=n),
+        )
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+    def __iter__(self):
+        for cell, lat, lon, count in zip(
+            self.cell.tolist(),
+            self.lat.tolist(),
+            self.lon.tolist(),
+            self.count.tolist(),
+            strict=True,
+        ):
+            yield CellCount(cell, lat, lon, count)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CellCounts) and all(
+            np.array_equal(getattr(self, a), getattr(other, a)) for a in self.__slots__
+        )
+
+    __hash__ = None
+
+
+def cell_counts(queryset: QuerySet, *, resolution: int = HEATMAP_RESOLUTION) -> CellCounts:
+    """How many rows of `queryset` (which has a `cell` column) fall in each H3 cell, the
+    most first (ties by cell index).
 
     Cells finer than `resolution` are counted in their parent; the count happens in SQL
     and Python then touches each cell once, to place its centre.
     """
-    return _placed((cell, n) for cell, n, _ in _count(queryset, None, resolution))
+    return counts_placed(_count(queryset, None, resolution))[0]
 
 
 def cell_counts_and_subset(
     queryset: QuerySet, subset: Q, *, resolution: int = HEATMAP_RESOLUTION
-) -> tuple[list[CellCount], list[CellCount]]:
+) -> tuple[CellCounts, CellCounts]:
     """`cell_counts` of `queryset` and of `queryset.filter(subset)`, in one pass over the
-    rows (each list ordered as `cell_counts` orders it)."""
-    rows = _count(queryset, subset, resolution)
-    within = sorted(((cell, m) for cell, _, m in rows if m), key=lambda r: (-r[1], r[0]))
-    return _placed((cell, n) for cell, n, _ in rows), _placed(within)
+    rows (each ordered as `cell_counts` orders it)."""
+    return counts_placed(_count(queryset, subset, resolution))
+
+
+def counts_placed(rows: Sequence[tuple[int, int, int]]) -> tuple[CellCounts, CellCounts]:
+    """From (cell, count, count of a subset) rows ordered by count (ties by cell), the
+    cells with a count and those with a count of the subset, each ordered by its own."""
+    cell = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    n = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    m = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    lat, lon = _centres(cell.tolist())
+    order = np.lexsort((cell, -m))
+    ordered = (np.flatnonzero(n > 0), order[m[order] > 0])
+    return tuple(
+        CellCounts(cell[i], lat[i], lon[i], counts[i])
+        for i, counts in zip(ordered, (n, m), strict=True)
+    )
 
 
 def _count(queryset: QuerySet, subset: Q | None, resolution: int) -> list[tuple[int, int, int]]:
@@ -73,9 +132,26 @@ def _count(queryset: QuerySet, subset: Q | None, resolution: int) -> list[tuple[
         return cursor.fetchall()
 
 
-def _placed(counts) -> list[CellCount]:
-    centre = h3_int.cell_to_latlng  # on the integer index: no round trip through strings
-    return [CellCount(cell, *centre(cell), count) for cell, count in counts]
+# Cell centres never move: a worker keeps those it has placed (the occupied cells of a
+# list of a million people are about 60,000, some 10 MB), and forgets them all past a
+# bound.
+_CENTRES: dict[int, tuple[float, float]] = {}
+_CENTRES_KEPT = 500_000
+
+
+def _centre(cell: int) -> tuple[float, float]:
+    if len(_CENTRES) > _CENTRES_KEPT:
+        _CENTRES.clear()
+    # On the integer index: no round trip through strings.
+    at = _CENTRES[cell] = h3_int.cell_to_latlng(cell)
+    return at
+
+
+def _centres(cells: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The latitudes and longitudes of these cells' centres."""
+    get = _CENTRES.get
+    at = np.array([get(c) or _centre(c) for c in cells], dtype=np.float64).reshape(-1, 2)
+    return at[:, 0], at[:, 1]
 
 
 def _static(path: str):
@@ -100,7 +176,7 @@ class MapAssets:
 
 
 def heatmap_figure(
-    cells: Sequence[CellCount],
+    cells: "Sequence[CellCount] | CellCounts",
     *,
     assets: MapAssets,
     tile_url: str,
@@ -126,15 +202,10 @@ def heatmap_figure(
             (f"extra_css_{i}", url) for i, url in enumerate(assets.extra_css)
         ]
 
-    class LocalHeatMap(HeatMap):
+    class LocalHeatLayer(_HeatLayer):
         default_js = [("leaflet-heat.js", assets.heat_js)]
 
-    if cells:
-        lats = [c.lat for c in cells]
-        lons = [c.lon for c in cells]
-        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-    else:
-        bounds = None
+    cells = CellCounts.of(cells)
     fmap = LocalMap(
         location=list(center),
         zoom_start=zoom,
@@ -155,19 +226,24 @@ def heatmap_figure(
             "strings": {"zoomIn": gettext("Zoom in"), "zoomOut": gettext("Zoom out")},
         },
     ).add_to(fmap)
-    if cells:
-        top = max(c.count for c in cells)
-        LocalHeatMap(
-            [[round(c.lat, 5), round(c.lon, 5), c.count] for c in cells],
-            name="supporters",
-            radius=18,
-            blur=14,
-            min_opacity=0.35,
-            max_zoom=12,
-            # leaflet.heat sums overlapping points; `max` scales the ramp to the densest cell.
-            max=top,
+    if len(cells):
+        LocalHeatLayer(
+            cells,
+            options={
+                "radius": 18,
+                "blur": 14,
+                "minOpacity": 0.35,
+                "maxZoom": 12,
+                # leaflet.heat sums overlapping points; `max` scales the ramp to the densest
+                # cell.
+                "max": int(cells.count.max()),
+            },
         ).add_to(fmap)
         if len(cells) > 1:
+            bounds = [
+                [float(cells.lat.min()), float(cells.lon.min())],
+                [float(cells.lat.max()), float(cells.lon.max())],
+            ]
             fmap.fit_bounds(bounds, padding=(20, 20))
     if hook is not None:
         _Call(*hook).add_to(fmap)
@@ -188,6 +264,28 @@ class _Call(MacroElement):
         self._name = "SosediHook"
         self.function = function
         self.config = config
+
+
+class _HeatLayer(JSCSSMixin):
+    """leaflet.heat's layer with one weighted point per cell, written as one JSON array
+    (folium's HeatMap checks every point in Python, which costs more than the whole map
+    here)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.heatLayer(
+            {{ this.points }}, {{ this.options|tojson }}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, cells: CellCounts, *, options: dict):
+        super().__init__()
+        self._name = "HeatMap"
+        points = np.column_stack((cells.lat.round(4), cells.lon.round(4), cells.count))
+        # Numbers only: safe to write into the script as they are.
+        self.points = json.dumps([[lat, lon, int(n)] for lat, lon, n in points.tolist()])
+        self.options = options
 
 
 _INLINE = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)

@@ -1,19 +1,31 @@
 """Hotspots: where supporters concentrate, and where to meet them.
 
-Clusters are found by PostGIS (ST_ClusterDBSCAN) over weighted cell centres; every
-distance that is reported (counts within 1, 3 and 10 km, the meeting point) is measured
-on the geography, i.e. on the spheroid.
+Clusters are found among weighted cell centres (DBSCAN with minpoints 1: the connected
+components of the "within eps" graph) with a k-d tree over the centres on the unit
+sphere, where a straight-line (chord) distance stands for a great-circle one exactly.
+The 1, 3 and 10 km counts that are reported around a meeting point are measured by
+PostGIS on the geography, i.e. on the spheroid.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+import numpy as np
+from django.db import connection
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
-from geo.heatmap import CellCount
+from geo.heatmap import CellCount, CellCounts
 
 RINGS_KM = (1, 3, 10)
 MEETING_RADIUS_KM = 3
+# The mean radius of the Earth (IUGG). Distances on this sphere differ from the spheroid's
+# by under 0.5 % (0.2 % around 55°N), for the clustering and the meeting point search;
+# the reported counts are the spheroid's.
+EARTH_RADIUS_M = 6_371_008.8
+# Candidates for the spheroid's 10 km count are taken from the sphere with room to spare.
+SPHERE_MARGIN = 1.01
 
 
 @dataclass(frozen=True)
@@ -29,31 +41,19 @@ class Hotspot:
     within_10km: int
 
 
-_CLUSTER_SQL = """
--- Pass 1, in Web Mercator, with eps stretched for the highest latitude present, so that
--- any two cells within eps_m of each other land in the same coarse group.
-WITH merc AS (
-    SELECT cell, n, geom, m FROM pg_temp.hot_cells
-), coarse AS (
-    SELECT cell, n, geom, m, ST_ClusterDBSCAN(
-        m, eps := %(eps_m)s / cos(radians((SELECT max(abs(ST_Y(geom))) FROM merc))),
-        minpoints := 1
-    ) OVER () AS g FROM merc
-), scaled AS (
-    SELECT *, %(eps_m)s / cos(radians(avg(ST_Y(geom)) OVER (PARTITION BY g))) AS eps_g
-    FROM coarse
-)
--- Pass 2, inside each coarse group, with eps scaled for the group's own mean latitude
--- (Web Mercator stretches distances by 1/cos(latitude)).
-SELECT cell, n, g, ST_ClusterDBSCAN(m, eps := eps_g, minpoints := 1)
-    OVER (PARTITION BY g) AS c
-FROM scaled
-"""
+def _chord(metres: float) -> float:
+    """The straight-line distance on the unit sphere between points `metres` apart along
+    the great circle."""
+    return 2 * np.sin(metres / (2 * EARTH_RADIUS_M))
 
 
-@transaction.atomic
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
 def hotspots_find(
-    cells: Sequence[CellCount],
+    cells: Sequence[CellCount] | CellCounts,
     *,
     eps_km: float = 1.0,
     min_supporters: int = 10,
@@ -61,102 +61,79 @@ def hotspots_find(
 ) -> list[Hotspot]:
     """The `limit` largest clusters of cells with at least `min_supporters` in all.
 
-    Two cells are neighbours when their centres are within `eps_km`; a cluster is a set of
-    cells joined through neighbours (DBSCAN with minpoints 1), weighted by the supporters
-    in its cells. The eps of each group is exact at the group's mean latitude and off by
-    at most cos(φ)/cos(φ̄) - 1 elsewhere in it (under 1 % for a group 60 km tall at 56°N).
-    The meeting point is the cluster's cell with the most supporters within 3 km (ties:
-    the most within 1 km; this search measures in Web Mercator scaled at each cell's
-    latitude, off by under 0.1 % over 3 km below 70°N), and the
-    1/3/10 km counts are taken around it, over all cells, not only the cluster's.
+    Two cells are neighbours when their centres are within `eps_km` of each other; a
+    cluster is a set of cells joined through neighbours (DBSCAN with minpoints 1),
+    weighted by the supporters in its cells; ties rank by the smallest cell index. The
+    meeting point is the cluster's cell with the most supporters within 3 km (ties: the
+    most within 1 km, then the smallest cell index), and the 1/3/10 km counts are taken
+    around it, over all cells, not only the cluster's.
     """
-    if not cells:
+    cells = CellCounts.of(cells)
+    if not len(cells):
         return []
-    with connection.cursor() as cursor:
-        # Called twice in one transaction (a test, a page), the previous tables still exist.
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.hot_cells, pg_temp.hot_clusters")
-        # JIT compilation costs about a second per statement here and saves nothing on
-        # tens of thousands of rows.
-        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
-        cursor.execute(
-            "CREATE TEMP TABLE hot_cells ON COMMIT DROP AS"
-            " SELECT t.cell, t.n, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS geom,"
-            " ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)::geography AS geog,"
-            " ST_Transform(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), 3857) AS m,"
-            " cos(radians(t.lat)) AS k"
-            " FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::int[])"
-            " AS t(cell, lon, lat, n)",
-            [
-                [c.cell for c in cells],
-                [c.lon for c in cells],
-                [c.lat for c in cells],
-                [c.count for c in cells],
-            ],
-        )
-        cursor.execute("CREATE INDEX ON pg_temp.hot_cells USING gist (m)")
-        cursor.execute("CREATE INDEX ON pg_temp.hot_cells (cell)")
-        # Temp tables get no statistics from autovacuum; the joins below need some.
-        cursor.execute("ANALYZE pg_temp.hot_cells (cell)")
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE hot_clusters ON COMMIT DROP AS
-            WITH clustered AS ({_CLUSTER_SQL}),
-            sized AS (
-                SELECT g, c, sum(n) AS supporters, count(*) AS cells,
-                       row_number() OVER (ORDER BY sum(n) DESC, min(cell)) AS rank
-                FROM clustered GROUP BY g, c HAVING sum(n) >= %(min)s
-                ORDER BY rank LIMIT %(limit)s
-            )
-            SELECT s.rank, s.supporters, s.cells, k.cell
-            FROM sized s JOIN clustered k ON k.g = s.g AND k.c = s.c
-            """,
-            {"eps_m": eps_km * 1000, "min": min_supporters, "limit": limit},
-        )
-        cursor.execute("ANALYZE pg_temp.hot_clusters")
-        cursor.execute(
-            """
-            WITH around AS (
-                -- For every cell of a hotspot: supporters within 3 and within 1 km of it,
-                -- in Web Mercator with the radius scaled by 1/cos(latitude) at the cell.
-                SELECT h.rank, h.cell, h.supporters, h.cells, s.near, s.near1
-                FROM pg_temp.hot_clusters h
-                JOIN pg_temp.hot_cells x ON x.cell = h.cell
-                CROSS JOIN LATERAL (
-                    SELECT sum(o.n) AS near,
-                           sum(o.n) FILTER (WHERE ST_DWithin(o.m, x.m, %(r1)s / x.k)) AS near1
-                    FROM pg_temp.hot_cells o WHERE ST_DWithin(o.m, x.m, %(r3)s / x.k)
-                ) s
-            ), best AS (
-                SELECT DISTINCT ON (a.rank) a.rank, a.supporters, a.cells, a.cell, x.geog, x.m, x.k
-                FROM around a JOIN pg_temp.hot_cells x ON x.cell = a.cell
-                ORDER BY a.rank, a.near DESC, a.near1 DESC, a.cell
-            )
-            SELECT b.rank, b.supporters, b.cells, b.cell,
-                   ST_Y(b.geog::geometry), ST_X(b.geog::geometry),
-                   sum(o.n) FILTER (WHERE ST_DWithin(o.geog, b.geog, %(r1)s)),
-                   sum(o.n) FILTER (WHERE ST_DWithin(o.geog, b.geog, %(r3)s)),
-                   sum(o.n)
-            -- The Mercator index finds candidates (with 2 %% to spare); the spheroid decides.
-            FROM best b JOIN pg_temp.hot_cells o
-              ON ST_DWithin(o.m, b.m, 1.02 * %(r10)s / b.k)
-             AND ST_DWithin(o.geog, b.geog, %(r10)s)
-            GROUP BY b.rank, b.supporters, b.cells, b.cell, b.geog
-            ORDER BY b.rank
-            """,
-            {"r1": RINGS_KM[0] * 1000, "r3": RINGS_KM[1] * 1000, "r10": RINGS_KM[2] * 1000},
-        )
-        rows = cursor.fetchall()
+    ids, lat, lon, weight = cells.cell, cells.lat, cells.lon, cells.count
+    points = _unit_vectors(lat, lon)
+    tree = cKDTree(points)
+
+    pairs = tree.query_pairs(_chord(eps_km * 1000), output_type="ndarray")
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+        shape=(len(cells), len(cells)),
+    )
+    clusters, label = connected_components(graph, directed=False)
+    supporters = np.bincount(label, weights=weight, minlength=clusters).astype(np.int64)
+    sizes = np.bincount(label, minlength=clusters)
+    smallest = np.full(clusters, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, label, ids)
+    ranked = np.lexsort((smallest, -supporters))
+    ranked = ranked[supporters[ranked] >= min_supporters][:limit]
+
+    chosen = []
+    r1, r3 = _chord(RINGS_KM[0] * 1000), _chord(MEETING_RADIUS_KM * 1000)
+    for cluster in ranked:
+        members = np.flatnonzero(label == cluster)
+        near = cKDTree(points[members]).sparse_distance_matrix(tree, r3, output_type="ndarray")
+        near3 = np.bincount(near["i"], weights=weight[near["j"]], minlength=len(members))
+        close = near[near["v"] <= r1]
+        near1 = np.bincount(close["i"], weights=weight[close["j"]], minlength=len(members))
+        best = members[np.lexsort((ids[members], -near1, -near3))[0]]
+        chosen.append((int(supporters[cluster]), int(sizes[cluster]), best))
+    if not chosen:
+        return []
+    rings = _rings_on_spheroid(tree, points, lat, lon, weight, [b for _, _, b in chosen])
     return [
         Hotspot(
-            rank=int(rank),
-            supporters=int(supporters),
-            cells=int(ncells),
-            meeting_cell=int(cell),
-            meeting_lat=lat,
-            meeting_lon=lon,
-            within_1km=int(w1 or 0),
-            within_3km=int(w3 or 0),
-            within_10km=int(w10 or 0),
+            rank=rank,
+            supporters=total,
+            cells=size,
+            meeting_cell=int(ids[best]),
+            meeting_lat=float(lat[best]),
+            meeting_lon=float(lon[best]),
+            within_1km=within[0],
+            within_3km=within[1],
+            within_10km=within[2],
         )
-        for rank, supporters, ncells, cell, lat, lon, w1, w3, w10 in rows
+        for rank, ((total, size, best), within) in enumerate(zip(chosen, rings, strict=True), 1)
+    ]
+
+
+def _rings_on_spheroid(tree, points, lat, lon, weight, centres) -> list[tuple[int, int, int]]:
+    """Supporters within 1, 3 and 10 km of each centre cell, measured by PostGIS on the
+    spheroid among the cells the sphere puts within 10 km (with a margin)."""
+    reach = tree.query_ball_point(points[centres], _chord(SPHERE_MARGIN * RINGS_KM[2] * 1000))
+    k = np.concatenate([np.full(len(r), i) for i, r in enumerate(reach)])
+    j = np.concatenate([np.asarray(r, dtype=np.int64) for r in reach])
+    c = np.asarray(centres)[k]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_Distance(ST_SetSRID(ST_MakePoint(t.alon, t.alat), 4326)::geography,"
+            " ST_SetSRID(ST_MakePoint(t.blon, t.blat), 4326)::geography)"
+            " FROM unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[])"
+            " WITH ORDINALITY AS t(alat, alon, blat, blon, i) ORDER BY t.i",
+            [lat[c].tolist(), lon[c].tolist(), lat[j].tolist(), lon[j].tolist()],
+        )
+        metres = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.float64, count=len(j))
+    return [
+        tuple(int(weight[j[(k == i) & (metres <= km * 1000)]].sum()) for km in RINGS_KM)
+        for i in range(len(centres))
     ]

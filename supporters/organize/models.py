@@ -14,6 +14,7 @@ from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter, 
 
 __all__ = [
     "AuditEntry",
+    "CellTally",
     "ConsentSource",
     "DuplicateDismissal",
     "DuplicateSearch",
@@ -332,6 +333,25 @@ class SupporterMerge(models.Model):
     class Meta:
         app_label = "supporters"
         ordering = ["-merged_at"]
+
+
+class CellTally(models.Model):
+    """Supporters per (H3 cell, status), for the heatmap and hotspots (supporters/organize/
+    tally.py).
+
+    Written only by statement triggers on the supporters' table (migration 0018): every
+    INSERT, DELETE and UPDATE of a cell or status appends its change in counts (+n, -n),
+    in the same transaction, without locking a shared row; TRUNCATE empties it. The sum of
+    `n` per (cell, status) is therefore always the table's count; the worker folds the
+    appended rows into one per (cell, status) now and then (tally_compact).
+    """
+
+    cell = models.BigIntegerField()
+    status = models.CharField(max_length=16)
+    n = models.IntegerField()
+
+    class Meta:
+        app_label = "supporters"
 
 
 class AuditEntry(models.Model):

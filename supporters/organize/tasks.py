@@ -61,6 +61,17 @@ def imports_tidy(timestamp: int | None = None) -> None:
         logger.info("%s uploads left unimported deleted", n)
 
 
+@app.periodic(cron="*/10 * * * *", periodic_id="tally_compact")
+@app.task(queue="maintenance", queueing_lock="tally_compact")
+def tally_compact(timestamp: int | None = None) -> None:
+    """Fold the rows the supporters' triggers appended to the cell tally (the heatmap's
+    counts) into one per cell and status, so that reading it stays quick."""
+    from supporters.organize.tally import tally_compact as compact
+
+    before, after = compact()
+    logger.info("cell tally: %s rows folded into %s", before, after)
+
+
 @app.periodic(cron="*/5 * * * *", periodic_id="retry_stalled_jobs")
 @app.task(queue="maintenance", pass_context=True, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(context, timestamp: int) -> None:

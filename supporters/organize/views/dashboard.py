@@ -4,6 +4,7 @@ the heatmap as a framed document of its own."""
 import hashlib
 import json
 import time
+from dataclasses import replace
 
 from csp.constants import NONCE, SELF
 from csp.decorators import csp_replace, csp_update
@@ -22,13 +23,23 @@ from django.views.decorators.http import require_GET
 
 from geo import gazetteer
 from geo.basemap import basemap_for_page
-from geo.heatmap import MapAssets, cell_counts, cell_counts_and_subset, figure_html, heatmap_figure
+from geo.heatmap import (
+    HEATMAP_RESOLUTION,
+    CellCounts,
+    MapAssets,
+    cell_counts,
+    cell_counts_and_subset,
+    counts_placed,
+    figure_html,
+    heatmap_figure,
+)
 from geo.hotspots import hotspots_find
 from ops.replica import reads_may_lag
 from supporters.models import Purpose, Supporter
 from supporters.organize import charts, roles, selectors
 from supporters.organize.forms import FilterForm, HotspotForm, SegmentForm
 from supporters.organize.models import Segment
+from supporters.organize.tally import tally_counts
 
 # The dashboard's consent counts: one whole phrase per purpose, so that translations can
 # agree with their own grammar (Purpose's labels continue "I agree to …").
@@ -51,15 +62,17 @@ def _filters(request) -> tuple[FilterForm, selectors.SupporterFilter]:
 HOTSPOT_CACHE_SECONDS = 300
 
 
-def _cells(filters, queryset) -> tuple[list, list]:
+def _cells(filters, queryset) -> tuple[CellCounts, CellCounts]:
     """The heatmap's cells (every status the filters allow) and the hotspots' cells.
 
     Hotspots count as a segment counts (active supporters only, whatever the status
     filter), so the people "within 3 km" of a meeting point are exactly the "3 km segment"
-    around it. With no status filter those are a subset of the heatmap's rows, counted in
-    the same pass.
+    around it. Filtered by status alone (or not at all), both come from the tally of
+    supporters per cell and status; other filters count the filtered rows.
     """
     active = Supporter.Status.ACTIVE
+    if replace(filters, status="") == selectors.SupporterFilter():
+        return counts_placed(tally_counts(status=filters.status, resolution=HEATMAP_RESOLUTION))
     if filters.status == active:
         cells = cell_counts(queryset)
         return cells, cells
@@ -79,10 +92,10 @@ def _hotspots(request, cells) -> tuple[HotspotForm, list]:
     eps_km = params.get("eps_km") or 1.0
     min_supporters = params.get("min_supporters") or 10
     language = (get_language() or "en")[:2]
-    digest = hashlib.sha256(
-        repr((eps_km, min_supporters, language, [(c.cell, c.count) for c in cells])).encode()
-    ).hexdigest()
-    key = f"organize:hotspots:{digest}"
+    digest = hashlib.sha256(repr((eps_km, min_supporters, language)).encode())
+    digest.update(cells.cell.tobytes())
+    digest.update(cells.count.tobytes())
+    key = f"organize:hotspots:{digest.hexdigest()}"
     labelled = cache.get(key)
     if labelled is None:
         labelled = []
