@@ -99,18 +99,18 @@ def cell_counts_and_subset(
 
 
 def counts_placed(rows: Sequence[tuple[int, int, int]]) -> tuple[CellCounts, CellCounts]:
-    """From (cell, count, count of a subset) rows ordered by count (ties by cell), the
-    cells with a count and those with a count of the subset, each ordered by its own."""
+    """From (cell, count, count of a subset) rows, the cells with a count and those with a
+    count of the subset, each ordered by its own count, the most first (ties by cell)."""
     cell = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     n = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     m = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
     lat, lon = _centres(cell.tolist())
-    order = np.lexsort((cell, -m))
-    ordered = (np.flatnonzero(n > 0), order[m[order] > 0])
-    return tuple(
-        CellCounts(cell[i], lat[i], lon[i], counts[i])
-        for i, counts in zip(ordered, (n, m), strict=True)
-    )
+    placed = []
+    for counts in (n, m):
+        order = np.lexsort((cell, -counts))
+        i = order[counts[order] > 0]
+        placed.append(CellCounts(cell[i], lat[i], lon[i], counts[i]))
+    return placed[0], placed[1]
 
 
 def _count(queryset: QuerySet, subset: Q | None, resolution: int) -> list[tuple[int, int, int]]:

@@ -10,23 +10,18 @@ from supporters.organize.models import CellTally
 
 def tally_counts(*, status: str, resolution: int) -> list[tuple[int, int, int]]:
     """(cell, supporters with `status` or of every status when it is "", active
-    supporters) per H3 cell at `resolution` (finer cells counted in their parent), the
-    most first; the shape `geo.heatmap.cell_counts_and_subset` counts in."""
+    supporters) per H3 cell at `resolution` (finer cells counted in their parent), in no
+    particular order: the rows `geo.heatmap.counts_placed` takes."""
     parent = h3_parent_sql("cell", "%(res)s")
     # A raw query: on the replica when the view reads from it (ops/replica.py).
     with connections[router.db_for_read(CellTally)].cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT c,
+            SELECT CASE WHEN ((cell >> 52) & 15) > %(res)s THEN {parent} ELSE cell END AS c,
                    coalesce(sum(n) FILTER (WHERE %(status)s = '' OR status = %(status)s), 0)::int,
                    coalesce(sum(n) FILTER (WHERE status = %(active)s), 0)::int
-            FROM (
-                SELECT CASE WHEN ((cell >> 52) & 15) > %(res)s THEN {parent} ELSE cell END AS c,
-                       status, sum(n)::int AS n
-                FROM supporters_celltally GROUP BY 1, 2
-            ) per_status
-            GROUP BY c
-            ORDER BY 2 DESC, 1
+            FROM supporters_celltally
+            GROUP BY 1
             """,
             {"status": status, "active": Supporter.Status.ACTIVE, "res": resolution},
         )
