@@ -66,11 +66,24 @@ def _import_csv(path: Path, rows: int, seed: int) -> None:
             )
 
 
+def _imported_delete() -> None:
+    """The imported people deleted, and the tables they were in vacuumed (outside any
+    transaction), so that a run does not meet the last one's dead rows in the indexes."""
+    from django.db import connection
+
+    if delete_where_email_endswith(f"@{IMPORT_DOMAIN}"):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "VACUUM (ANALYZE) supporters_supporter, supporters_consentrecord, "
+                "supporters_consentsource, supporters_tagging"
+            )
+
+
 def run(ctx: Ctx) -> list[dict]:
     from django.core.management import call_command
     from django.core.validators import validate_email
 
-    from bench.measure import Timing, repeat
+    from bench.measure import Timing
     from geo.geocoding import geocode, locate_pin
     from supporters.models import Supporter
     from supporters.organize.models import Import, Tagging
@@ -80,13 +93,24 @@ def run(ctx: Ctx) -> list[dict]:
     result = {}
 
     def ours_call():
-        delete_where_email_endswith(f"@{IMPORT_DOMAIN}")
+        # As the upload page and the worker do: the columns mapped to fields (here as the
+        # command proposes them from the header's spellings) and every row shaped by that
+        # mapping before it is checked.
         out = open(os.devnull, "w")  # noqa: SIM115
         call_command("import_supporters", str(path), stdout=out)
         job = Import.objects.order_by("-pk").first()
-        result.update(created=job.created, updated=job.updated, failed=job.failed)
+        result.update(created=job.created, updated=job.updated, failed=job.failed, job=job)
 
-    ours = repeat(ours_call, repeats=ctx.scaled(1, 2), warmup=0)
+    samples = []
+    for _ in range(ctx.scaled(1, 2)):
+        # Not timed: the previous run's people deleted, and their dead rows vacuumed away,
+        # so that each run imports 63,000 new people into a list of N.
+        _imported_delete()
+        started = time.perf_counter()
+        ours_call()
+        samples.append(time.perf_counter() - started)
+    ours = Timing(samples)
+    columns = result["job"].columns
 
     # Baseline: each row parsed, geocoded on its own (no per-import memo) and saved with
     # one save() per person, consent and tag, each in its own transaction.
@@ -128,7 +152,7 @@ def run(ctx: Ctx) -> list[dict]:
         for tag in filter(None, r["tags"].split("|")):
             Tagging(supporter=s, name=tag).save()
         per_row.append(time.perf_counter() - started)
-    delete_where_email_endswith(f"@{IMPORT_DOMAIN}")
+    _imported_delete()
     naive = Timing([sum(per_row) / len(per_row) * IMPORT_ROWS], extrapolated=True)
     return [
         row(
@@ -136,12 +160,15 @@ def run(ctx: Ctx) -> list[dict]:
             f"importing {IMPORT_ROWS:,} CSV rows (gazetteer geocoding)",
             ours=ours,
             baselines=[("per-row save, per-row lookup, extrapolated from a sample", naive)],
-            target="≤ 30 s",
-            met=ours.median <= 30,
+            target="≤ 20 s (≥ 3,000 rows/s)",
+            met=ours.median <= 20,
             notes=[
                 f"`manage.py import_supporters`: {result['created']:,} created, "
                 f"{result['failed']:,} rows reported as problems; "
                 f"{IMPORT_ROWS / ours.median:,.0f} rows/s",
+                f"through the column mapping: {len([c for c in columns if columns[c]])} "
+                "columns mapped from the header, each row shaped by them as on the upload "
+                "page; deleting the previous run's rows is not timed",
                 f"baseline: {len(per_row):,} rows one by one, extrapolated to {IMPORT_ROWS:,}",
             ],
         )
