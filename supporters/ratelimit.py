@@ -5,7 +5,7 @@ import hmac
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,19 +32,28 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-@transaction.atomic
 def ratelimit_hit(
     *, scope: str, key: str, limit: int, window: timedelta, message: str | None = None
 ) -> None:
     """Count one action; raise RateLimited if `limit` were already reached in `window`."""
+    table = connection.ops.quote_name(RateLimitEvent._meta.db_table)
+    now = timezone.now()
     with connection.cursor() as cursor:
-        # Serialise concurrent hits on the same key so that two requests can't both pass.
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{scope}:{key}"])
-    since = timezone.now() - window
-    used = RateLimitEvent.objects.filter(scope=scope, key=key, created_at__gte=since).count()
-    if used >= limit:
+        # One round trip, two statements (a simple query: one transaction of its own, or
+        # part of the caller's). The lock serialises concurrent hits on the same key; the
+        # INSERT, a statement of its own, then counts with a snapshot taken after the lock
+        # was granted, so two requests can't both pass; a refused hit inserts nothing.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s));"
+            f" INSERT INTO {table} (scope, key, created_at) SELECT %s, %s, %s"
+            f" WHERE (SELECT count(*) FROM {table}"
+            " WHERE scope = %s AND key = %s AND created_at >= %s) < %s RETURNING id",
+            [f"{scope}:{key}", scope, key, now, scope, key, now - window, limit],
+        )
+        cursor.nextset()
+        counted = cursor.fetchone() is not None
+    if not counted:
         raise RateLimited(message or _("Too many attempts. Please try again later."))
-    RateLimitEvent.objects.create(scope=scope, key=key)
 
 
 def ratelimit_prune(*, older_than: timedelta = timedelta(days=40)) -> int:
