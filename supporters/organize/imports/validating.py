@@ -44,6 +44,21 @@ NO_SOURCE = "say where the consent was given: a column, or the file's consent so
 NOT_A_PAST_DAY = "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past"
 # How the report names a field when it is not the column's name.
 REPORTED_AS = {"lat": "lat/lon", "lon": "lat/lon"}
+# Fields whose clean value (or error) depends on the cell alone, which lists repeat: a
+# handful of languages, yes and no, dates, tags, sources. Each distinct cell is cleaned once
+# per import (names, addresses and phones are mostly distinct: not worth remembering).
+SAME_CELL_SAME_VALUE = {
+    "language",
+    "lat",
+    "lon",
+    "location",
+    "tags",
+    "joined_at",
+    *CONSENT_FIELDS,
+    "email_opt_out",
+    "consent_source",
+}
+REMEMBERED_CELLS = 10_000  # per field: a column of distinct cells stops being remembered
 
 
 @dataclass(slots=True)
@@ -61,6 +76,29 @@ class CleanRow:
     joined_at: datetime | None
     consents: dict[str, bool]
     consent_source: str
+
+
+class _Remembered:
+    """A field's clean, remembered by cell: the value (a copy of a list) or the reasons."""
+
+    def __init__(self, clean: Callable):
+        self.clean = clean
+        self.seen: dict[object, object] = {}
+
+    def __call__(self, value):
+        try:
+            found = self.seen[value]
+        except KeyError:
+            try:
+                found = self.clean(value)
+            except ValidationError as exc:
+                found = exc.with_traceback(None)
+            if len(self.seen) < REMEMBERED_CELLS:
+                self.seen[value] = found
+        if isinstance(found, ValidationError):
+            # A new error each time: raising one instance again would grow its traceback.
+            raise ValidationError(found.error_list)
+        return list(found) if isinstance(found, list) else found
 
 
 class LanguageCodeField(LanguageField):
@@ -211,10 +249,14 @@ class RowForm(ConsentAnswers):
             for name, field in self.fields.items()
             if name in columns or name in self.always
         }
+        for name in SAME_CELL_SAME_VALUE & self.fields.keys():
+            self.fields[name].clean = _Remembered(self.fields[name].clean)
         self.places = places
         self.name_given = False
         # Looked up once: the current zone is a thread-local, slow to read for every row.
         self.zone = timezone.get_current_timezone()
+        self.today = timezone.localdate(timezone=self.zone)
+        self.noons: dict[date, datetime] = {}
 
     def bind(self, data: dict) -> "RowForm":
         """This form, bound to another row's cells and not yet cleaned. Its fields and bound
@@ -238,9 +280,12 @@ class RowForm(ConsentAnswers):
         joined = self.cleaned_data["joined_at"]
         if joined is None:
             return None
-        if joined > timezone.localdate(timezone=self.zone):
+        # Today as the import began, else (a date after it) as it is now.
+        if joined > self.today and joined > timezone.localdate(timezone=self.zone):
             raise ValidationError(NOT_A_PAST_DAY)
-        return timezone.make_aware(datetime.combine(joined, time(12)), self.zone)
+        if joined not in self.noons:
+            self.noons[joined] = timezone.make_aware(datetime.combine(joined, time(12)), self.zone)
+        return self.noons[joined]
 
     def clean_location(self) -> Location | None:
         """The place: a pin (lat and lon) if given, else the location text."""

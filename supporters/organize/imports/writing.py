@@ -27,15 +27,14 @@ def _new_supporter_rows(rows: list[CleanRow], ids: list[uuid.UUID], now) -> list
     columns = _supporter_columns()
     # What a row does not fill (the channel, the topics...) as the model's defaults give it.
     defaults = {f.attname: f.get_default() for f in Supporter._meta.concrete_fields}
-    # Rows of one town share a Location: its centre is written out once.
+    # A Location's centre is its cell's: written out once per cell (as hex EWKB, exact).
     centres: dict[int, str] = {}
     out = []
     for sid, r in zip(ids, rows, strict=True):
         fields = supporter_location_fields(r.location)
-        key = id(r.location)
-        if key not in centres:
-            centres[key] = r.location.centre.hexewkb.decode()
-        fields["location"] = centres[key]
+        if r.location.cell not in centres:
+            centres[r.location.cell] = r.location.centre.hexewkb.decode()
+        fields["location"] = centres[r.location.cell]
         values = {
             **defaults,
             "id": sid,
