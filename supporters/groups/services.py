@@ -29,7 +29,7 @@ from supporters.groups.texts import group_texts
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby.selectors import supporter_is_banned
 from supporters.ratelimit import ratelimit_hit
-from supporters.services import message_compose, message_queue, messages_queue
+from supporters.services import message_queue, messages_compose, messages_queue
 from supporters.sms.services import reached_by_text, texts_queue
 
 Role = GroupMembership.Role
@@ -167,8 +167,28 @@ def group_review(*, group: LocalGroup, decision: str, note: str, reviewer) -> Lo
     return group
 
 
-def group_invitations_prepare_batch(*, group_id, batch: int) -> int:
-    """Invite the next `batch` neighbours to an approved group; how many (0 when done).
+def _invitation_url(invitation: GroupInvitation) -> str:
+    return absolute(reverse("groups:invitation", args=[links.GROUP_INVITATION.make(invitation.pk)]))
+
+
+def group_invitations_send(*, group_id) -> int:
+    """Invite everyone `selectors.group_invitees` finds, batch by batch; how many. As for
+    events, the area is searched once and each batch checks the next of those it held."""
+    group = LocalGroup.objects.get(pk=group_id)
+    found = list(selectors.group_invitees(group=group).order_by("pk").values_list("pk", flat=True))
+    batch, invited = settings.SOSEDI_MAILING_BATCH, 0
+    for start in range(0, len(found), batch):
+        invited += group_invitations_prepare_batch(
+            group_id=group_id, batch=batch, among=found[start : start + batch]
+        )
+    while n := group_invitations_prepare_batch(group_id=group_id, batch=batch):
+        invited += n
+    return invited
+
+
+def group_invitations_prepare_batch(*, group_id, batch: int, among: list | None = None) -> int:
+    """Invite the next `batch` neighbours (of those with their id in `among` if given) to
+    an approved group; how many (0 when done).
 
     As event invitations do: the invitations, their mails and the mails' jobs are written
     in one transaction, serialised with event invitations so that the weekly limit they
@@ -179,30 +199,26 @@ def group_invitations_prepare_batch(*, group_id, batch: int) -> int:
             return 0
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
-        people = list(selectors.group_invitees(group=group).order_by("pk")[:batch])
+        invitees = selectors.group_invitees(group=group)
+        if among is not None:
+            invitees = invitees.filter(pk__in=among)
+        people = list(invitees.order_by("pk")[:batch])
         if not people:
-            if group.invitations_sent_at is None:
+            if among is None and group.invitations_sent_at is None:
                 group.invitations_sent_at = timezone.now()
                 group.save(update_fields=["invitations_sent_at"])
             return 0
         invitations = GroupInvitation.objects.bulk_create(
             GroupInvitation(group=group, supporter=p) for p in people
         )
+        invited = [(i.supporter, {"url": _invitation_url(i)}) for i in invitations]
         messages_queue(
-            message_compose(
-                supporter=invitation.supporter,
+            messages_compose(
+                people=invited,
                 kind="group_invitation",
                 template="groups/invitation",
-                context={
-                    "group": group,
-                    "url": absolute(
-                        reverse(
-                            "groups:invitation", args=[links.GROUP_INVITATION.make(invitation.pk)]
-                        )
-                    ),
-                },
+                context={"group": group},
             )
-            for invitation in invitations
         )
     return len(people)
 
@@ -382,14 +398,24 @@ def group_suspend(*, group: LocalGroup, suspend: bool, reviewer) -> LocalGroup:
     return group
 
 
-def _group_message(mail: GroupMail, membership: GroupMembership) -> OutboxMessage:
-    link = leave_url(membership)
-    person = membership.supporter
-    with translation.override(person.language):
-        footer = _(
+def _group_footer(language: str) -> str:
+    with translation.override(language):
+        return _(
             "You get this as a member of %(group)s on Sosedi. Its leaders do not see your "
             "address unless you chose to share it. To leave the group, open: %(link)s"
-        ) % {"group": mail.group.name, "link": link}
+        )
+
+
+def _group_message(
+    mail: GroupMail, membership: GroupMembership, footers: dict | None = None
+) -> OutboxMessage:
+    """One member's copy; `footers` keeps the footer per language across members."""
+    link = leave_url(membership)
+    person = membership.supporter
+    footers = {} if footers is None else footers
+    if person.language not in footers:
+        footers[person.language] = _group_footer(person.language)
+    footer = footers[person.language] % {"group": mail.group.name, "link": link}
     return OutboxMessage(
         supporter=person,
         kind=f"group_mail:{mail.pk}",
@@ -431,6 +457,7 @@ def group_mail_send(*, group: LocalGroup, sender: Supporter, subject: str, body:
         recipients=len(members),
     )  # fmt: skip
     by_text = [m for m in members if reached_by_text(m.supporter)]
-    messages_queue(_group_message(mail, m) for m in members if m not in by_text)
+    texted, footers = {m.pk for m in by_text}, {}
+    messages_queue(_group_message(mail, m, footers) for m in members if m.pk not in texted)
     texts_queue(group_texts(mail, by_text))
     return mail

@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
@@ -13,11 +12,7 @@ logger = logging.getLogger(__name__)
 def group_invitations_send(group_id: str) -> None:
     """Invite the neighbours of an approved group, in committed batches (safe to run again:
     people already invited are not invitees any more)."""
-    from supporters.groups.services import group_invitations_prepare_batch
+    from supporters.groups.services import group_invitations_send as send
 
-    invited = 0
-    while n := group_invitations_prepare_batch(
-        group_id=group_id, batch=settings.SOSEDI_MAILING_BATCH
-    ):
-        invited += n
+    invited = send(group_id=group_id)
     logger.info("group %s: %s invitations queued", group_id, invited)

@@ -18,7 +18,7 @@ from supporters.nearby import selectors
 from supporters.nearby.models import Activity, Event, Rsvp
 from supporters.nearby.services.rules import NearbyError, activist_require
 from supporters.ratelimit import ratelimit_hit
-from supporters.services import message_compose, message_queue, messages_queue
+from supporters.services import message_queue, messages_compose, messages_queue
 from supporters.sms.services import quiet_until, reached_by_text, text_compose, texts_queue
 
 
@@ -103,17 +103,26 @@ def _rsvp_url(rsvp: Rsvp) -> str:
 
 
 def event_invitations_send(*, event: Event) -> int:
-    """Invite everyone `selectors.event_invitees` finds, batch by batch; returns how many."""
+    """Invite everyone `selectors.event_invitees` finds, batch by batch; returns how many.
+
+    The area is searched once for who it holds; each batch then checks the next of them
+    against the whole selector, by id (a batch searching the area again cost a scan of
+    everyone in it), and a last search finds whoever became an invitee meanwhile."""
+    batch = settings.SOSEDI_MAILING_BATCH
+    found = list(selectors.event_invitees(event=event).order_by("pk").values_list("pk", flat=True))
     invited = 0
-    while n := event_invitations_prepare_batch(
-        event_id=event.pk, batch=settings.SOSEDI_MAILING_BATCH
-    ):
+    for start in range(0, len(found), batch):
+        invited += event_invitations_prepare_batch(
+            event_id=event.pk, batch=batch, among=found[start : start + batch]
+        )
+    while n := event_invitations_prepare_batch(event_id=event.pk, batch=batch):
         invited += n
     return invited
 
 
-def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
-    """Invite the next `batch` people to an approved event; returns how many (0 when done).
+def event_invitations_prepare_batch(*, event_id, batch: int, among: list | None = None) -> int:
+    """Invite the next `batch` people to an approved event, of those with their id in
+    `among` if given; returns how many (0 when done).
 
     As mailing_prepare_batch does: one transaction writes the RSVP rows, the outbox
     messages and their delivery jobs, so a worker killed mid-batch leaves none of them and
@@ -129,41 +138,44 @@ def event_invitations_prepare_batch(*, event_id, batch: int) -> int:
         # week (held for one batch, not for the whole guest list).
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
-        people = list(selectors.event_invitees(event=event).order_by("pk")[:batch])
+        invitees = selectors.event_invitees(event=event)
+        if among is not None:
+            invitees = invitees.filter(pk__in=among)
+        people = list(invitees.order_by("pk")[:batch])
         now = timezone.now()
         if not people:
-            if event.invitations_sent_at is None:
+            if among is None and event.invitations_sent_at is None:
                 event.invitations_sent_at = now
                 event.save(update_fields=["invitations_sent_at"])
             return 0
         rsvps = Rsvp.objects.bulk_create(
             Rsvp(event=event, supporter=p, invited_at=now) for p in people
         )
-        event_url = _event_url(event)
+        shared = {"event": event, "event_url": _event_url(event)}
         mails, texts = [], []
         held = quiet_until(event.timezone, now=now)  # the guests live near the venue
         for rsvp in rsvps:
-            context = {"event": event, "url": _rsvp_url(rsvp), "event_url": event_url}
+            own = {"url": _rsvp_url(rsvp)}
             if reached_by_text(rsvp.supporter):
                 texts.append(
                     text_compose(
                         supporter=rsvp.supporter,
                         kind="nearby_event_invitation",
                         template="nearby/event_invitation",
-                        context=context,
+                        context={**shared, **own},
                         not_before=held,
                     )
                 )
             else:
-                mails.append(
-                    message_compose(
-                        supporter=rsvp.supporter,
-                        kind="nearby_event_invitation",
-                        template="nearby/event_invitation",
-                        context=context,
-                    )
-                )
-        messages_queue(mails)
+                mails.append((rsvp.supporter, own))
+        messages_queue(
+            messages_compose(
+                people=mails,
+                kind="nearby_event_invitation",
+                template="nearby/event_invitation",
+                context=shared,
+            )
+        )
         texts_queue(texts)
     return len(people)
 
