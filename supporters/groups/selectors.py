@@ -4,6 +4,7 @@ sees are k-anonymous (geo.bands.k_shown with the public map's k)."""
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from geo.bands import k_shown
@@ -46,23 +47,32 @@ def group_invitees(*, group: LocalGroup) -> QuerySet[Supporter]:
     )
 
 
+# Members listed on one page of the leaders' page (a group of thousands is not one table).
+ROSTER_PER_PAGE = 100
+
+
 @dataclass(frozen=True)
 class Roster:
-    """The members as a group's leaders see them: those who share, by name and email; the
-    others only counted."""
+    """The members as a group's leaders see them: those who share, by name and email, a
+    page at a time (co-leaders and the leader first); the others only counted."""
 
-    sharing: list[GroupMembership]
+    sharing: Page
     others: int
 
 
-def group_roster(*, group: LocalGroup) -> Roster:
+def group_roster(*, group: LocalGroup, page: str | int | None = None) -> Roster:
+    """Page `page` of the members who share (the last for a number past it, the first for
+    anything else)."""
     memberships = GroupMembership.objects.filter(group=group)
-    sharing = list(
+    sharing = (
         memberships.filter(Q(shares_contact=True))
         .select_related("supporter")
         .order_by("role", "joined_at", "pk")
     )
-    return Roster(sharing=sharing, others=memberships.filter(shares_contact=False).count())
+    return Roster(
+        sharing=Paginator(sharing, ROSTER_PER_PAGE).get_page(page),
+        others=memberships.filter(shares_contact=False).count(),
+    )
 
 
 def membership_of(*, group: LocalGroup, supporter: Supporter | None) -> GroupMembership | None:

@@ -306,7 +306,7 @@ def group_lead(request, activist, pk):
     context = {
         "group": group,
         "membership": membership,
-        "roster": selectors.group_roster(group=group),
+        "roster": selectors.group_roster(group=group, page=request.GET.get("page")),
         "mail_form": mail_form,
         "mails": group.mails.all()[:10],
         "member_actions": MemberForm.ACTIONS,
