@@ -83,12 +83,12 @@ def texts_queue(texts: Iterable[TextMessage]) -> list[TextMessage]:
     from supporters.sms.tasks import deliver_text
 
     stored = TextMessage.objects.bulk_create(texts)
-    now_ids = [{"text_id": t.pk} for t in stored if t.not_before is None]
-    if now_ids:
-        deliver_text.batch_defer(*now_ids)
+    by_hour: dict[datetime | None, list[dict]] = {}
     for t in stored:
-        if t.not_before is not None:
-            deliver_text.configure(schedule_at=t.not_before).defer(text_id=t.pk)
+        by_hour.setdefault(t.not_before, []).append({"text_id": t.pk})
+    for hour, ids in by_hour.items():
+        deferrer = deliver_text if hour is None else deliver_text.configure(schedule_at=hour)
+        deferrer.batch_defer(*ids)
     return stored
 
 

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.db.models import (
     Case,
     Count,
-    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -259,9 +258,44 @@ def _zone(place) -> str:
     return name
 
 
-def texting_prepare_batch(*, texting_id: int, batch: int, now: datetime | None = None) -> int:
-    """Write the texts of the next `batch` recipients of a texting; returns how many (0 when
-    done, and for a texting already prepared).
+def _not_addressed(texting: Texting) -> QuerySet:
+    """The ids a texting has a text for, for `pk__in`: a NOT IN that PostgreSQL hashes once
+    (a NOT EXISTS per person was planned as a scan of the texting's texts per person)."""
+    return TextMessage.objects.filter(texting=texting, supporter__isnull=False).values(
+        "supporter_id"
+    )
+
+
+def texting_prepare(*, texting_id: int, batch: int) -> int:
+    """Write every text of a texting, `batch` recipients a transaction; returns how many.
+
+    The segment is searched once for its recipients; each batch then checks the next of
+    them again, by id (a batch searching the segment again cost a scan of everyone in its
+    area), and a last search finds whoever became a recipient meanwhile."""
+    texting = Texting.objects.select_related("segment").get(pk=texting_id)
+    if texting.status != Texting.Status.PREPARING:
+        return 0
+    found = list(
+        texting_members(segment=texting.segment)
+        .exclude(pk__in=_not_addressed(texting))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    written = 0
+    for start in range(0, len(found), batch):
+        chunk = found[start : start + batch]
+        written += texting_prepare_batch(texting_id=texting_id, batch=batch, among=chunk)
+    while n := texting_prepare_batch(texting_id=texting_id, batch=batch):
+        written += n
+    return written
+
+
+def texting_prepare_batch(
+    *, texting_id: int, batch: int, now: datetime | None = None, among: list | None = None
+) -> int:
+    """Write the texts of the next `batch` recipients of a texting (of those with their id
+    in `among` if given); returns how many (0 when done, and for a texting already
+    prepared).
 
     One transaction writes the texts and their delivery jobs, so a worker killed mid-batch
     leaves none of them and the next run takes the same people again. The lock on the
@@ -276,13 +310,15 @@ def texting_prepare_batch(*, texting_id: int, batch: int, now: datetime | None =
         texting = Texting.objects.select_for_update().select_related("segment").get(pk=texting_id)
         if texting.status != Texting.Status.PREPARING:
             return 0
-        addressed = TextMessage.objects.filter(texting=texting, supporter=OuterRef("pk"))
-        people = list(
-            texting_members(segment=texting.segment, now=now)
-            .filter(~Exists(addressed))
-            .order_by("pk")[:batch]
+        members = texting_members(segment=texting.segment, now=now).exclude(
+            pk__in=_not_addressed(texting)
         )
+        if among is not None:
+            members = members.filter(pk__in=among)
+        people = list(members.order_by("pk")[:batch])
         if not people:
+            if among is not None:
+                return 0
             written = TextMessage.objects.filter(texting=texting).aggregate(
                 n=Count("pk"), parts=Coalesce(Sum("parts"), 0)
             )
@@ -297,12 +333,16 @@ def texting_prepare_batch(*, texting_id: int, batch: int, now: datetime | None =
         places = places_nearest(
             [(p.location.x, p.location.y) for p in people], within_km=ANYWHERE_KM
         )
+        bodies = {
+            language: texting_text(body=texting.body, language=language)
+            for language in {p.language for p in people}
+        }
         texts = []
         for person, place in zip(people, places, strict=True):
             text = text_compose(
                 supporter=person,
                 kind=f"texting:{texting.pk}",
-                body=texting_text(body=texting.body, language=person.language),
+                body=bodies[person.language],
                 not_before=quiet_until(_zone(place), now=now),
             )
             text.texting = texting

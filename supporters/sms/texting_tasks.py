@@ -13,9 +13,7 @@ logger = logging.getLogger(__name__)
 def texting_prepare(texting_id: int) -> None:
     """Write and queue one text per recipient of a texting, in committed batches; run
     again (a retry, a stalled job put back) it goes on where it stopped."""
-    from supporters.sms.texting import texting_prepare_batch
+    from supporters.sms.texting import texting_prepare as prepare
 
-    total = 0
-    while n := texting_prepare_batch(texting_id=texting_id, batch=settings.SOSEDI_MAILING_BATCH):
-        total += n
+    total = prepare(texting_id=texting_id, batch=settings.SOSEDI_MAILING_BATCH)
     logger.info("texting %s: %s texts queued", texting_id, total)
