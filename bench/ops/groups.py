@@ -33,7 +33,7 @@ def _members_add(group, *, count: int) -> int:
     return GroupMembership.objects.filter(group=group).count() - 1
 
 
-def _roster_one_query_each(*, group):
+def _roster_one_query_each(*, group, page=None):
     """The roster as a page without select_related builds it: each member's name and
     address read with a query of their own when the row is printed."""
     from supporters.groups.models import GroupMembership

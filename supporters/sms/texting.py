@@ -330,9 +330,10 @@ def texting_prepare_batch(
                 update_fields=["status", "recipients_total", "parts_total", "cost_estimate"]
             )
             return 0
-        places = places_nearest(
-            [(p.location.x, p.location.y) for p in people], within_km=ANYWHERE_KM
-        )
+        # Everyone's location is their cell's centre: each cell is looked up once.
+        points = list(dict.fromkeys((p.location.x, p.location.y) for p in people))
+        nearest = dict(zip(points, places_nearest(points, within_km=ANYWHERE_KM), strict=True))
+        places = [nearest[(p.location.x, p.location.y)] for p in people]
         bodies = {
             language: texting_text(body=texting.body, language=language)
             for language in {p.language for p in people}
