@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from geo.geocoding import Location
 from supporters.models import ConsentRecord, Supporter
 from supporters.organize.imports.copying import ids_reserve, rows_copy
 from supporters.organize.imports.report import MAX_ERRORS_KEPT, Outcome, RowError
@@ -18,6 +19,19 @@ IMPORTED_WORDING = "imported"
 IMPORTED_SOURCE = ConsentRecord.Source.IMPORT.value
 
 
+# A Location's centre is its cell's: written out once per cell (as hex EWKB, exact) for as
+# long as the process imports.
+_CENTRES: dict[int, str] = {}
+
+
+def _centre_text(location: Location) -> str:
+    if location.cell not in _CENTRES:
+        if len(_CENTRES) >= 100_000:
+            _CENTRES.clear()
+        _CENTRES[location.cell] = location.centre.hexewkb.decode()
+    return _CENTRES[location.cell]
+
+
 def _supporter_columns() -> list[str]:
     return [f.attname for f in Supporter._meta.concrete_fields]
 
@@ -27,14 +41,10 @@ def _new_supporter_rows(rows: list[CleanRow], ids: list[uuid.UUID], now) -> list
     columns = _supporter_columns()
     # What a row does not fill (the channel, the topics...) as the model's defaults give it.
     defaults = {f.attname: f.get_default() for f in Supporter._meta.concrete_fields}
-    # A Location's centre is its cell's: written out once per cell (as hex EWKB, exact).
-    centres: dict[int, str] = {}
     out = []
     for sid, r in zip(ids, rows, strict=True):
         fields = supporter_location_fields(r.location)
-        if r.location.cell not in centres:
-            centres[r.location.cell] = r.location.centre.hexewkb.decode()
-        fields["location"] = centres[r.location.cell]
+        fields["location"] = _centre_text(r.location)
         values = {
             **defaults,
             "id": sid,
