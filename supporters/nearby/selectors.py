@@ -259,7 +259,9 @@ def event_invitees(*, event: Event) -> QuerySet[Supporter]:
     return (
         Supporter.objects.filter(wanted, status=Supporter.Status.ACTIVE)
         .exclude(pk=event.host_id)
-        .exclude(Exists(Rsvp.objects.filter(event=event, supporter=OuterRef("pk"))))
+        # NOT IN, which PostgreSQL hashes once: a NOT EXISTS can be planned as a scan of the
+        # event's guest list per person while the list is being written.
+        .exclude(pk__in=Rsvp.objects.filter(event=event).values("supporter_id"))
         .exclude(pk__in=invitations_full_this_week())
     )
 
