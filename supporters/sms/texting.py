@@ -31,7 +31,7 @@ from supporters.organize.models import AuditEntry, Segment
 from supporters.organize.selectors import segment_members
 from supporters.sms.models import Texting, TextMessage
 from supporters.sms.parts import Parts, text_parts
-from supporters.sms.services import quiet_until, text_compose, texts_queue
+from supporters.sms.services import quiet_until, texts_queue
 
 # A number a text can reach, as supporters.phones stores it (anything else was typed
 # before numbers were normalised, or is a landline kept as written).
@@ -315,7 +315,7 @@ def texting_prepare_batch(
         )
         if among is not None:
             members = members.filter(pk__in=among)
-        people = list(members.order_by("pk")[:batch])
+        people = list(members.only("language", "phone", "location").order_by("pk")[:batch])
         if not people:
             if among is not None:
                 return 0
@@ -334,20 +334,25 @@ def texting_prepare_batch(
         points = list(dict.fromkeys((p.location.x, p.location.y) for p in people))
         nearest = dict(zip(points, places_nearest(points, within_km=ANYWHERE_KM), strict=True))
         places = [nearest[(p.location.x, p.location.y)] for p in people]
-        bodies = {
-            language: texting_text(body=texting.body, language=language)
-            for language in {p.language for p in people}
-        }
-        texts = []
-        for person, place in zip(people, places, strict=True):
-            text = text_compose(
-                supporter=person,
+        # Each person's text as text_compose writes it, its body and parts found once per
+        # language and its hold once per zone.
+        bodies = {}
+        for language in {p.language for p in people}:
+            body = texting_text(body=texting.body, language=language)
+            bodies[language] = (body, text_parts(body).parts)
+        holds = {zone: quiet_until(zone, now=now) for zone in {_zone(p) for p in places}}
+        texts = [
+            TextMessage(
+                supporter_id=person.pk,
+                texting_id=texting.pk,
                 kind=f"texting:{texting.pk}",
-                body=bodies[person.language],
-                not_before=quiet_until(_zone(place), now=now),
+                to_phone=person.phone,
+                body=bodies[person.language][0],
+                parts=bodies[person.language][1],
+                not_before=holds[_zone(place)],
             )
-            text.texting = texting
-            texts.append(text)
+            for person, place in zip(people, places, strict=True)
+        ]
         texts_queue(texts)
     return len(people)
 
