@@ -502,8 +502,26 @@ def test_a_manage_link_asked_for_a_merged_away_address_goes_to_the_person_kept(
 
 # --- erasure ---------------------------------------------------------------------------
 
-# The gazetteer and PostGIS's own table: large, read-only, about places, not people.
-NOT_ABOUT_PEOPLE = ["geo_place", "geo_placename", "spatial_ref_sys"]
+# The gazetteer and PostGIS's own table: large, read-only, about places, not people. The
+# cell tally is counts per hexagon and status, which an erasure must lower: checked on
+# its own (tally_is_the_table's count).
+NOT_ABOUT_PEOPLE = ["geo_place", "geo_placename", "spatial_ref_sys", "supporters_celltally"]
+
+
+def tally_is_the_table() -> bool:
+    """Whether the cell tally's sums are the supporters' counts per cell and status."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cell, status, sum(n) FROM supporters_celltally GROUP BY 1, 2"
+            " HAVING sum(n) <> 0 EXCEPT ALL"
+            " SELECT cell, status, count(*) FROM supporters_supporter GROUP BY 1, 2"
+        )
+        extra = cursor.fetchall()
+        cursor.execute(
+            "SELECT cell, status, count(*) FROM supporters_supporter GROUP BY 1, 2 EXCEPT ALL"
+            " SELECT cell, status, sum(n) FROM supporters_celltally GROUP BY 1, 2"
+        )
+        return not extra and not cursor.fetchall()
 
 
 def every_row() -> set[tuple[str, str]]:
@@ -552,6 +570,7 @@ def test_erasure_deletes_the_persons_rows_and_changes_no_other_row(make_supporte
 
     after = every_row()
     assert after <= before, f"rows changed or added: {sorted(after - before)}"
+    assert tally_is_the_table()
     gone = before - after
     assert {table for table, _ in gone} == {
         "supporters_supporter",
@@ -618,6 +637,7 @@ def test_erasure_after_merges_removes_the_persons_merged_addresses_and_merges_on
 
     after = every_row()
     assert after <= before, f"rows changed or added: {sorted(after - before)}"
+    assert tally_is_the_table()
     gone = before - after
     assert {"supporters_mergedaddress", "supporters_supportermerge"} <= {t for t, _ in gone}
     assert all(names(erased, r) for _, r in gone), [r for _, r in gone if not names(erased, r)]
