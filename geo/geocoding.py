@@ -121,11 +121,17 @@ def geocode_each(queries: Iterable[str], *, language: str = "en") -> dict[str, L
     leaves out (no exact name, too long) are for `geocode`, which explains or falls back."""
     tidy = {q: t for q in queries if (t := " ".join(q.split())) and len(t) <= 200}
     places = gazetteer.places_named_each(set(tidy.values()))
-    return {
-        q: _from_place(places[t], precision=Precision.CITY, source="gazetteer", language=language)
-        for q, t in tidy.items()
-        if t in places
-    }
+    # A town's spellings share its answer: snapped to the grid once.
+    by_place: dict[int, Location] = {}
+    found = {}
+    for q, t in tidy.items():
+        if (place := places.get(t)) is not None:
+            if place.pk not in by_place:
+                by_place[place.pk] = _from_place(
+                    place, precision=Precision.CITY, source="gazetteer", language=language
+                )
+            found[q] = by_place[place.pk]
+    return found
 
 
 def pin_in_range(*, lon: float, lat: float) -> bool:
