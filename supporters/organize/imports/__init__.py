@@ -35,9 +35,9 @@ writes no one.
 encodings.py and reading.py turn the file into rows, spellings.py and mapping.py rows into
 values by field (and keep saved mappings), validating.py each row into clean values or
 reasons (a Django form sharing the join form's fields), checking.py runs those on a batch,
-writing.py writes (or counts) it, report.py keeps the counts and reasons, preview.py shows
-the first rows before anything is written, and jobs.py runs an import from the upload
-page, the worker or the command.
+writing.py writes (or counts) it, its new people, consents and tags with COPY (copying.py),
+report.py keeps the counts and reasons, preview.py shows the first rows before anything is
+written, and jobs.py runs an import from the upload page, the worker or the command.
 """
 
 from supporters.organize.imports.jobs import (
