@@ -81,3 +81,22 @@ def test_a_resumed_import_knows_which_earlier_rows_were_imported(tmp_path):
     assert [(e["row"], e["field"]) for e in job.errors] == [(2, "location"), (5, "email")]
     assert "row 3" in job.errors[1]["reason"]
     assert Supporter.objects.get().email == "a@example.org"  # b was the first run's
+
+
+def test_a_cell_repeated_down_a_column_is_judged_the_same_on_every_row():
+    outcome = import_text(
+        "email,location,joined_at,consent_public_map,tags,consent_source\n"
+        "a@example.org,Казань,2024-13-01,maybe,x|y,form\n"
+        "b@example.org,Казань,2024-13-01,maybe,x|y,form\n"
+        "c@example.org,Казань,2024-05-01,да,x|y,form\n"
+        "d@example.org,Казань,2024-05-01,да,x|y,form\n"
+    )
+    assert reasons(outcome) == [
+        (2, "joined_at", "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past"),
+        (2, "consent_public_map", "not yes or no"),
+        (3, "joined_at", "not a date (YYYY-MM-DD or DD.MM.YYYY) in the past"),
+        (3, "consent_public_map", "not yes or no"),
+    ]
+    c, d = Supporter.objects.order_by("email")
+    assert c.created_at == d.created_at and c.consent_public_map and d.consent_public_map
+    assert {t.name for t in d.taggings.all()} == {"x", "y"}
