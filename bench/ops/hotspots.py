@@ -13,11 +13,10 @@ from bench.ops.common import Ctx, row
 
 def run(ctx: Ctx) -> list[dict]:
     from django.db import connection, transaction
+    from django.db.models import Q
     from django.db.utils import OperationalError
 
     from bench.measure import Timing, repeat
-    from django.db.models import Q
-
     from geo.heatmap import HEATMAP_RESOLUTION, cell_counts_and_subset, counts_placed
     from geo.hotspots import hotspots_find
     from supporters.models import Supporter

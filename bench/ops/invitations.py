@@ -99,7 +99,7 @@ def run(ctx: Ctx) -> list[dict]:
         _rsvp_url,
         event_invitations_send,
     )
-    from supporters.services import message_compose
+    from supporters.outbox import message_compose
     from supporters.tasks import deliver_message
 
     centre = Point(*MOSCOW, srid=4326)

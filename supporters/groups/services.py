@@ -28,8 +28,8 @@ from supporters.groups.models import (
 from supporters.groups.texts import group_texts
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby.selectors import supporter_is_banned
+from supporters.outbox import message_queue, messages_compose, messages_queue
 from supporters.ratelimit import ratelimit_hit
-from supporters.services import message_queue, messages_compose, messages_queue
 from supporters.sms.services import reached_by_text, texts_queue
 
 Role = GroupMembership.Role

@@ -14,7 +14,8 @@ from supporters.models import ConsentRecord, OutboxMessage, Purpose, Supporter
 from supporters.organize.audit import Actor, audit_record
 from supporters.organize.models import AuditEntry, Mailing, MailingRecipient, Segment
 from supporters.organize.selectors import segment_members
-from supporters.services import consent_set, messages_queue
+from supporters.outbox import messages_queue
+from supporters.services import consent_set
 
 
 def unsubscribe_url(supporter_id) -> str:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from supporters.models import OutboxMessage
-from supporters.services import message_queue
+from supporters.outbox import message_queue
 from tests.ops.servers import ROOT, database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

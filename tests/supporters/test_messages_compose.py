@@ -1,4 +1,4 @@
-"""services.messages_compose: many people's mail, each exactly what message_compose writes
+"""outbox.messages_compose: many people's mail, each exactly what message_compose writes
 them, whether it went through a stencil or was rendered on its own."""
 
 import copy
@@ -6,7 +6,7 @@ import copy
 import pytest
 from django.conf import settings as django_settings
 
-from supporters import services
+from supporters import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -15,9 +15,7 @@ NAMES = ["Вера Иванова", "Anna Smith", "O'Brien <b>&amp;", "Zoë", " 
 
 def composed_one_by_one(people, *, template, context):
     return [
-        services.message_compose(
-            supporter=s, kind="k", template=template, context={**context, **own}
-        )
+        outbox.message_compose(supporter=s, kind="k", template=template, context={**context, **own})
         for s, own in people
     ]
 
@@ -46,7 +44,7 @@ def test_invitations_are_the_mail_each_person_would_get_on_their_own(people, mak
     group = LocalGroup(name="Соседи & <друзья>", description="Мы {{ тут }}\nи там")
     context = {"group": group}
 
-    batch = services.messages_compose(
+    batch = outbox.messages_compose(
         people=people, kind="k", template="groups/invitation", context=context
     )
 
@@ -78,7 +76,7 @@ def probe_templates(tmp_path, settings):
 def test_a_template_that_does_more_than_print_the_values_is_rendered_for_each(
     people, probe_templates, template
 ):
-    batch = services.messages_compose(
+    batch = outbox.messages_compose(
         people=people, kind="k", template=f"probe/{template}", context={}
     )
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from supporters import services
+from supporters import outbox, services
 from supporters.models import OutboxMessage
 from supporters.nearby import services as nearby
 from supporters.nearby.models import Event, Introduction
@@ -151,7 +151,7 @@ def test_the_export_holds_nothing_about_anyone_else(make_supporter):
         name="Zed Otherperson",
         consents=["introductions"],
     )
-    services.message_queue(
+    outbox.message_queue(
         supporter=other,
         kind="names_me",
         template="supporters/manage_link",

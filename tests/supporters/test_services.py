@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from supporters import links, services
+from supporters import links, outbox, services
 from supporters.consent import WORDING_VERSION
 from supporters.models import ConsentRecord, OutboxMessage, RateLimitEvent, Supporter
 from supporters.ratelimit import RateLimited
@@ -360,7 +360,7 @@ def test_a_message_is_rendered_in_the_recipient_language_to_their_address(make_s
     assert russian != "Your link to manage your Sosedi data", "no Russian catalog"
 
     with translation.override("en"):
-        message = services.message_compose(**manage_mail(vera))
+        message = outbox.message_compose(**manage_mail(vera))
         assert translation.get_language() == "en"  # the page's language is left alone
 
     assert message.pk is None  # composed, not stored
@@ -371,7 +371,7 @@ def test_a_message_is_rendered_in_the_recipient_language_to_their_address(make_s
 
 def test_a_message_can_go_in_another_language_to_another_address(make_supporter):
     vera = make_supporter(name="Вера Иванова", language="ru")
-    message = services.message_compose(
+    message = outbox.message_compose(
         **manage_mail(vera, to_email="old@example.org", language="en", headers={"X-A": "1"})
     )
     assert message.subject == "Your link to manage your Sosedi data"
@@ -380,7 +380,7 @@ def test_a_message_can_go_in_another_language_to_another_address(make_supporter)
 
 def test_a_template_greets_the_recipient_it_is_composed_for(make_supporter):
     vera = make_supporter(name="Вера Иванова", language="ru")
-    message = services.message_compose(
+    message = outbox.message_compose(
         supporter=vera,
         kind="nearby_sign_in",
         template="nearby/sign_in",
@@ -395,10 +395,10 @@ def test_queued_messages_are_stored_with_one_delivery_job_each(make_supporter, d
     ann, boris = make_supporter(), make_supporter()
     already = delivery_jobs()
 
-    stored = services.messages_queue(
+    stored = outbox.messages_queue(
         [
-            services.message_compose(**manage_mail(ann, kind="bulk")),
-            services.message_compose(**manage_mail(boris, kind="bulk", discloses=ann)),
+            outbox.message_compose(**manage_mail(ann, kind="bulk")),
+            outbox.message_compose(**manage_mail(boris, kind="bulk", discloses=ann)),
         ]
     )
 
@@ -408,7 +408,7 @@ def test_queued_messages_are_stored_with_one_delivery_job_each(make_supporter, d
         (ann.email, None),
     ]
     assert delivery_jobs() == [*already, *(m.pk for m in stored)]
-    assert services.messages_queue([]) == []
+    assert outbox.messages_queue([]) == []
     assert delivery_jobs() == [*already, *(m.pk for m in stored)]
 
 
@@ -419,7 +419,7 @@ def test_a_rolled_back_message_leaves_neither_the_message_nor_its_job(
     already = delivery_jobs()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        queued = services.message_queue(**manage_mail(ann, kind="doomed"))
+        queued = outbox.message_queue(**manage_mail(ann, kind="doomed"))
         assert delivery_jobs() == [*already, queued.pk]
         raise RuntimeError("what came after it failed")
 
@@ -430,7 +430,7 @@ def test_a_rolled_back_message_leaves_neither_the_message_nor_its_job(
 def test_requeueing_gives_only_failed_messages_a_new_round(make_supporter, delivery_jobs):
     ann = make_supporter()
     failed, sent, queued = (
-        services.message_queue(**manage_mail(ann, kind=kind)) for kind in ("f", "s", "q")
+        outbox.message_queue(**manage_mail(ann, kind=kind)) for kind in ("f", "s", "q")
     )
     OutboxMessage.objects.filter(pk=failed.pk).update(
         status="failed", attempts=8, last_error="SMTP down"
@@ -449,7 +449,7 @@ def test_requeueing_gives_only_failed_messages_a_new_round(make_supporter, deliv
 
 def test_requeueing_leaves_a_message_that_is_no_longer_failed(make_supporter, delivery_jobs):
     ann = make_supporter()
-    message = services.message_queue(**manage_mail(ann, kind="f"))
+    message = outbox.message_queue(**manage_mail(ann, kind="f"))
     OutboxMessage.objects.filter(pk=message.pk).update(status="failed", attempts=8)
     listed = list(OutboxMessage.objects.filter(status="failed"))  # the admin's list page
     OutboxMessage.objects.filter(pk=message.pk).update(status="sent")  # sent meanwhile
@@ -557,9 +557,9 @@ def test_erasure_deletes_the_persons_rows_and_changes_no_other_row(make_supporte
         services.consent_set(
             supporter=person, purpose="event_invitations", granted=True, source="manage_page"
         )
-    services.message_queue(**manage_mail(joann, kind="names_ann", discloses=ann))
-    services.message_queue(**manage_mail(ann, kind="names_joann", discloses=joann))
-    services.message_queue(**manage_mail(joann, kind="plain"))
+    outbox.message_queue(**manage_mail(joann, kind="names_ann", discloses=ann))
+    outbox.message_queue(**manage_mail(ann, kind="names_joann", discloses=joann))
+    outbox.message_queue(**manage_mail(joann, kind="plain"))
     # Mail to either address that no row ties to a supporter (queued before they joined).
     for address in ("ANN@example.org", "JOANN@example.org"):
         OutboxMessage.objects.create(to_email=address, kind="invite", subject="s", body_text="b")

@@ -17,8 +17,8 @@ from supporters.models import Supporter, TrustedHost
 from supporters.nearby import selectors
 from supporters.nearby.models import Activity, Event, Rsvp
 from supporters.nearby.services.rules import NearbyError, activist_require
+from supporters.outbox import message_queue, messages_compose, messages_queue
 from supporters.ratelimit import ratelimit_hit
-from supporters.services import message_queue, messages_compose, messages_queue
 from supporters.sms.services import quiet_until, reached_by_text, text_compose, texts_queue
 
 

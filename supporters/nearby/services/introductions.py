@@ -15,8 +15,8 @@ from supporters.models import Supporter
 from supporters.nearby import selectors
 from supporters.nearby.models import Block, Introduction, IntroductionRequest, NearbyBan, Report
 from supporters.nearby.services.rules import NearbyError, activist_require, holds_refuse
+from supporters.outbox import message_queue
 from supporters.ratelimit import ratelimit_hit
-from supporters.services import message_queue
 
 
 @transaction.atomic

@@ -12,9 +12,9 @@ from supporters.emails import absolute
 from supporters.links import SIGN_IN, LinkError
 from supporters.models import Supporter
 from supporters.nearby.models import SignInLink
+from supporters.outbox import message_queue
 from supporters.ratelimit import ratelimit_hit
 from supporters.selectors import supporter_by_email
-from supporters.services import message_queue
 
 
 @transaction.atomic
