@@ -90,8 +90,8 @@ def run(ctx: Ctx) -> list[dict]:
     from supporters import links
     from supporters.emails import absolute
     from supporters.groups import selectors as group_selectors
+    from supporters.groups.invitations import group_invitations_send
     from supporters.groups.models import GroupInvitation, GroupMembership, LocalGroup
-    from supporters.groups.services import group_invitations_send
     from supporters.nearby import selectors as event_selectors
     from supporters.nearby.models import Event, Rsvp
     from supporters.nearby.services.events import (

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point, Polygon
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from geo import areas
 from supporters import links
 from supporters.emails import absolute
-from supporters.groups import selectors
 from supporters.groups.models import (
     GroupInvitation,
     GroupMail,
@@ -28,7 +27,7 @@ from supporters.groups.models import (
 from supporters.groups.texts import group_texts
 from supporters.models import OutboxMessage, Supporter
 from supporters.nearby.selectors import supporter_is_banned
-from supporters.outbox import message_queue, messages_compose, messages_queue
+from supporters.outbox import message_queue, messages_queue
 from supporters.ratelimit import ratelimit_hit
 from supporters.sms.services import reached_by_text, texts_queue
 
@@ -165,62 +164,6 @@ def group_review(*, group: LocalGroup, decision: str, note: str, reviewer) -> Lo
     if decision == "approve":
         group_invitations_send.defer(group_id=str(group.pk))
     return group
-
-
-def _invitation_url(invitation: GroupInvitation) -> str:
-    return absolute(reverse("groups:invitation", args=[links.GROUP_INVITATION.make(invitation.pk)]))
-
-
-def group_invitations_send(*, group_id) -> int:
-    """Invite everyone `selectors.group_invitees` finds, batch by batch; how many. As for
-    events, the area is searched once and each batch checks the next of those it held."""
-    group = LocalGroup.objects.get(pk=group_id)
-    found = list(selectors.group_invitees(group=group).order_by("pk").values_list("pk", flat=True))
-    batch, invited = settings.SOSEDI_MAILING_BATCH, 0
-    for start in range(0, len(found), batch):
-        invited += group_invitations_prepare_batch(
-            group_id=group_id, batch=batch, among=found[start : start + batch]
-        )
-    while n := group_invitations_prepare_batch(group_id=group_id, batch=batch):
-        invited += n
-    return invited
-
-
-def group_invitations_prepare_batch(*, group_id, batch: int, among: list | None = None) -> int:
-    """Invite the next `batch` neighbours (of those with their id in `among` if given) to
-    an approved group; how many (0 when done).
-
-    As event invitations do: the invitations, their mails and the mails' jobs are written
-    in one transaction, serialised with event invitations so that the weekly limit they
-    share holds; an invited person is not an invitee any more."""
-    with transaction.atomic():
-        group = LocalGroup.objects.select_for_update().get(pk=group_id)
-        if group.status != Status.APPROVED:
-            return 0
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sosedi:invitations'))")
-        invitees = selectors.group_invitees(group=group)
-        if among is not None:
-            invitees = invitees.filter(pk__in=among)
-        people = list(invitees.order_by("pk")[:batch])
-        if not people:
-            if among is None and group.invitations_sent_at is None:
-                group.invitations_sent_at = timezone.now()
-                group.save(update_fields=["invitations_sent_at"])
-            return 0
-        invitations = GroupInvitation.objects.bulk_create(
-            GroupInvitation(group=group, supporter=p) for p in people
-        )
-        invited = [(i.supporter, {"url": _invitation_url(i)}) for i in invitations]
-        messages_queue(
-            messages_compose(
-                people=invited,
-                kind="group_invitation",
-                template="groups/invitation",
-                context={"group": group},
-            )
-        )
-    return len(people)
 
 
 @transaction.atomic

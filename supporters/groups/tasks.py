@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 def group_invitations_send(group_id: str) -> None:
     """Invite the neighbours of an approved group, in committed batches (safe to run again:
     people already invited are not invitees any more)."""
-    from supporters.groups.services import group_invitations_send as send
+    from supporters.groups.invitations import group_invitations_send as send
 
     invited = send(group_id=group_id)
     logger.info("group %s: %s invitations queued", group_id, invited)
