@@ -95,7 +95,6 @@ def test_tally_counts_are_the_heatmaps_counts_of_the_same_people(make_supporter)
         return h3.str_to_int(h3.latlng_to_cell(lat, lon, 4))
 
     assert parent(55.75, 37.62) == parent(55.80, 37.70)
-    assert tally_counts(status="", resolution=4) == [
-        (parent(55.75, 37.62), 4, 2),
-        (parent(55.03, 82.92), 1, 0),
-    ]
+    assert sorted(tally_counts(status="", resolution=4)) == sorted(
+        [(parent(55.75, 37.62), 4, 2), (parent(55.03, 82.92), 1, 0)]
+    )
