@@ -23,6 +23,8 @@ end
 function request()
   counter = counter + 1
   local email = string.format("%s-%d-%d%%40%s", prefix, id, counter, domain)
+  -- Every sign-up from an address of its own (10.thread.x.y), as behind nginx.
+  headers["X-Real-IP"] = string.format("10.%d.%d.%d", id, math.floor(counter / 256) % 256, counter % 256)
   local body = "csrfmiddlewaretoken=" .. token
     .. "&display_name=Bench+Person&email=" .. email
     .. "&location_text=" .. towns[(counter % #towns) + 1]

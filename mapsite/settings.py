@@ -19,6 +19,9 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'.")
 PRODUCTION = DJANGO_ENV == "production"
+# In production the app runs behind nginx, whose X-Real-IP header is the client's address
+# (supporters/ratelimit.py: client_ip); anywhere else REMOTE_ADDR is.
+CLIENT_IP_FROM_PROXY = PRODUCTION
 
 if PRODUCTION:
     # No defaults: a missing secret stops the process at start-up.

@@ -27,7 +27,7 @@ def client_key(ip: str) -> str:
 
 def client_ip(request) -> str:
     # Behind nginx the proxy sets X-Real-IP; REMOTE_ADDR is the proxy itself then.
-    if settings.PRODUCTION and request.META.get("HTTP_X_REAL_IP"):
+    if settings.CLIENT_IP_FROM_PROXY and request.META.get("HTTP_X_REAL_IP"):
         return request.META["HTTP_X_REAL_IP"]
     return request.META.get("REMOTE_ADDR", "")
 
