@@ -35,8 +35,8 @@ bench-quick: setup
 # How the costs grow with N, run by hand (not in CI): loading, refresh_map, the cells
 # viewports and introduction candidates without their baselines, each N in a scratch
 # database of its own; bench/results/scale.json, the "How costs grow" section of
-# BENCHMARKS.md and docs/img/bench-scale.png. Some 10 minutes on two quiet cores; at
-# 5,000,000 it needs ~10 GB of free disk (a ~5 GB database, 2.3 GB of COPY files meanwhile).
+# BENCHMARKS.md and docs/img/bench-scale.png. About 4 minutes on two quiet cores; at
+# 5,000,000 it needs ~10 GB of free disk (a 4.6 GB database, 2.3 GB of COPY files meanwhile).
 bench-scale: setup
 	$(PY) -m bench --scale 100000,1000000,5000000 $(BENCH_ARGS)
 
