@@ -1,5 +1,6 @@
 """The table, BENCHMARKS.md and docs/img/bench.png, from bench/results/<N>.json; the
-scale section and docs/img/bench-scale.png from bench/results/scale.json.
+scale section and docs/img/bench-scale.png (drawn by bench/scale_report.py) from
+bench/results/scale.json.
 
 BENCHMARKS.md is rewritten from every results file, largest N first, then the scale
 runs; the hand-written analyses between the `analysis` and `scale-analysis` markers are
@@ -7,10 +8,11 @@ kept as they are.
 """
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.tables import aligned, duration
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -48,22 +50,12 @@ class Paths:
 DEFAULT = Paths()
 
 
-def _duration(seconds: float) -> str:
-    if seconds >= 100:
-        return f"{seconds:,.0f} s"
-    if seconds >= 1:
-        return f"{seconds:.1f} s"
-    if seconds >= 0.01:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds * 1000:.1f} ms"
-
-
 def _value(t: dict | None, unit: str, which: str = "median") -> str:
     if t is None:
         return "—"
     if unit == "rate":
         return f"{1 / t[which]:,.0f}/s" if which == "median" else "—"
-    text = _duration(t[which])
+    text = duration(t[which])
     return f"{text} (extrapolated)" if t.get("extrapolated") else text
 
 
@@ -125,17 +117,7 @@ HEADER = [
 
 
 def table_text(run: dict) -> str:
-    return _aligned([HEADER, *table_rows(run)])
-
-
-def _aligned(rows: list[list[str]]) -> str:
-    widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
-    out = []
-    for i, r in enumerate(rows):
-        out.append("  ".join(c[:60].ljust(w) for c, w in zip(r, widths, strict=True)))
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return aligned([HEADER, *table_rows(run)])
 
 
 def _markdown_section(run: dict) -> str:
@@ -208,6 +190,8 @@ def markdown(runs: list[dict], scale: dict | None = None, paths: Paths = DEFAULT
     parts = [INTRO.format(plot=paths.link(paths.plot)), _kept(text, START, END), ""]
     parts += [_markdown_section(run) + "\n" for run in runs]
     if scale and scale.get("runs"):
+        from bench.scale_report import SCALE_PLACEHOLDER, scale_section
+
         analysis = _kept(text, SCALE_START, SCALE_END, SCALE_PLACEHOLDER)
         parts.append(scale_section(scale, analysis, plot=paths.link(paths.scale_plot)) + "\n")
     return "\n".join(parts)
@@ -271,177 +255,6 @@ def plot(runs: list[dict], path: Path = PLOT) -> None:
     plt.close(fig)
 
 
-SCALE_PLACEHOLDER = "How each cost grows with N is to be written by hand after a full run.\n"
-SCALE_LABELS = {
-    "load": "loading N supporters (COPY)",
-    "refresh_map": "`refresh_map` (public snapshot)",
-    "cells_city": "`/api/public/cells`, city viewport",
-    "cells_region": "`/api/public/cells`, region viewport",
-    "cells_country": "`/api/public/cells`, country viewport",
-    "intro": "introduction candidates (in the database)",
-}
-
-
-def _scale_label(r: dict) -> str:
-    return SCALE_LABELS.get(r["key"], r["operation"].split(" (")[0])
-
-
-def _n_short(n: int) -> str:
-    if n >= 1_000_000 and n % 100_000 == 0:
-        return f"{n / 1_000_000:g}M"
-    return f"{n / 1000:g}k" if n >= 1000 and n % 100 == 0 else str(n)
-
-
-def scale_series(scale: dict) -> dict[str, dict]:
-    """Per row key: its label, unit and {N: (median s, p95 s or None)}; failed runs of an
-    operation as {N: error}."""
-    series: dict[str, dict] = {}
-    for run in scale["runs"]:
-        for result, r in _rows(run):
-            if r is None:
-                op = result["op"]
-                keys = [k for k, v in series.items() if v["op"] == op] or [op]
-                for key in keys:
-                    entry = series.setdefault(
-                        key,
-                        {"label": SCALE_LABELS.get(op, op), "op": op, "points": {}, "errors": {}},
-                    )
-                    entry["errors"][run["n"]] = result["error"]
-                continue
-            entry = series.setdefault(
-                r["key"],
-                {"label": _scale_label(r), "op": result["op"], "points": {}, "errors": {}},
-            )
-            if r["ours"]:
-                t = r["ours"]
-                entry["points"][run["n"]] = (t["median"], t["p95"] if t["n"] > 1 else None)
-    return series
-
-
-def growth_exponent(points: dict[int, tuple]) -> float | None:
-    """k in time ∝ N^k: the least-squares slope of log(time) against log(N)."""
-    xy = [(math.log(n), math.log(t[0])) for n, t in points.items() if t[0] > 0]
-    if len(xy) < 2:
-        return None
-    mx = sum(x for x, _ in xy) / len(xy)
-    my = sum(y for _, y in xy) / len(xy)
-    sxx = sum((x - mx) ** 2 for x, _ in xy)
-    return sum((x - mx) * (y - my) for x, y in xy) / sxx if sxx else None
-
-
-def scale_table(scale: dict) -> list[list[str]]:
-    """Rows = operations, columns = N (median, and p95 where repeated), then the growth."""
-    sizes = [run["n"] for run in scale["runs"]]
-    lines = [["operation", *(f"N = {n:,}" for n in sizes), "growth: time ∝ N^k"]]
-    for entry in scale_series(scale).values():
-        cells = []
-        for n in sizes:
-            if n in entry["points"]:
-                median, p95 = entry["points"][n]
-                cells.append(_duration(median) + (f" (p95 {_duration(p95)})" if p95 else ""))
-            else:
-                cells.append(f"not measured: {entry['errors'].get(n, 'no result')}")
-        k = growth_exponent(entry["points"])
-        lines.append([entry["label"], *cells, "—" if k is None else f"k = {k:.2f}"])
-    return lines
-
-
-def _size(n_bytes: float | None) -> str:
-    if n_bytes is None:
-        return "—"
-    return f"{n_bytes / 2**30:.1f} GB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:,.0f} MB"
-
-
-def scale_machine_table(scale: dict) -> list[list[str]]:
-    lines = [
-        [
-            "N",
-            "database after loading",
-            "peak RSS (largest operation)",
-            "time taken",
-            "load average before → after",
-        ]
-    ]
-    for run in scale["runs"]:
-        lines.append(
-            [
-                f"{run['n']:,}",
-                _size(run.get("database_bytes")),
-                f"{run['peak_rss_mb']:,.0f} MB" if run.get("peak_rss_mb") else "—",
-                f"{run['total_s'] / 60:.1f} min",
-                f"{run['load_before'][0]:.1f} → {run['load_after'][0]:.1f}",
-            ]
-        )
-    return lines
-
-
-def _markdown_table(lines: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
-    return out + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in lines[1:]]
-
-
-def scale_text(scale: dict) -> str:
-    return _aligned(scale_table(scale)) + "\n\n" + _aligned(scale_machine_table(scale))
-
-
-def scale_section(scale: dict, analysis: str, *, plot: str) -> str:
-    m = scale["machine"]
-    lines = [
-        "## How costs grow (`make bench-scale`)",
-        "",
-        f"Run on {m['date'][:10]} at commit `{m['commit']}`: {m['cores']} cores ({m['cpu']}), "
-        f"{m['memory_mb']:,} MB of memory, PostgreSQL {m['postgresql']}, Python "
-        f"{m['python']}; {m['total_s'] / 60:.1f} min in all. Each N is loaded into a fresh "
-        "scratch database of its own, which is dropped after it; Sosedi's own times only "
-        "(the naive baselines are left out, `--no-baselines`), medians with the p95 where "
-        "the operation is repeated. k is the slope of the log-log line through the points: "
-        "1 grows as N, 0 does not grow.",
-        "",
-        f"![How Sosedi's costs grow with N]({plot})",
-        "",
-        analysis,
-        "",
-        *_markdown_table(scale_table(scale)),
-        "",
-        *_markdown_table(scale_machine_table(scale)),
-    ]
-    return "\n".join(lines)
-
-
-def scale_plot(scale: dict, path: Path) -> None:
-    """Median time against N, log-log, one line per operation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    sizes = [run["n"] for run in scale["runs"]]
-    fig, ax = plt.subplots(figsize=(8.5, 5.5))
-    for entry in scale_series(scale).values():
-        points = sorted(entry["points"].items())
-        if not points:
-            continue
-        k = growth_exponent(entry["points"])
-        label = entry["label"].replace("`", "") + ("" if k is None else f" (k = {k:.2f})")
-        ax.plot([n for n, _ in points], [t[0] for n, t in points], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(FixedLocator(sizes))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _n_short(round(x))))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: _duration(y)))
-    ax.set_xlabel("supporters (N, log scale)")
-    ax.set_ylabel("median time (log scale)")
-    ax.set_title("How Sosedi's costs grow with N")
-    ax.grid(which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def write_all(paths: Paths = DEFAULT) -> None:
     """BENCHMARKS.md and its pictures from the results kept, without a new run."""
     runs, scale = _runs(paths.results), _scale(paths.results)
@@ -449,6 +262,8 @@ def write_all(paths: Paths = DEFAULT) -> None:
     if runs:
         plot(runs, paths.plot)
     if scale and scale.get("runs"):
+        from bench.scale_report import scale_plot
+
         scale_plot(scale, paths.scale_plot)
 
 

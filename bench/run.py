@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import report, scratch
+from bench import report, scale_report, scratch
 from bench.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +183,7 @@ def scale_main(args, sizes: list[int], ops: list[str], paths: report.Paths) -> N
         print(f"\n{report.table_text(one)}", flush=True)
         if not args.no_report:
             report.save_scale(scale, paths)
-    print(f"\n{report.scale_text(scale)}")
+    print(f"\n{scale_report.scale_text(scale)}")
     if not args.no_report:
         print(f"\nbench: {paths.results / report.SCALE} and {paths.markdown} written")
     print(f"bench: finished in {info['total_s'] / 60:.1f} min", flush=True)

@@ -3,7 +3,7 @@ operation, one column per N, its growth, and the hand-written analysis kept."""
 
 import json
 
-from bench import report
+from bench import report, scale_report
 
 SIZES = (100_000, 1_000_000, 5_000_000)
 
@@ -82,7 +82,7 @@ SCALE = {
 
 
 def test_the_scale_table_has_a_row_per_operation_a_column_per_n_and_the_growth():
-    header, load, cells, intro = report.scale_table(SCALE)
+    header, load, cells, intro = scale_report.scale_table(SCALE)
 
     assert header == [
         "operation",
@@ -112,7 +112,7 @@ def test_the_scale_section_keeps_the_hand_written_analysis(tmp_path):
     assert "| 5,000,000 | 5.1 GB | 300 MB | 2.0 min | 0.5 → 1.5 |" in text
 
     paths.markdown.unlink()
-    assert report.SCALE_PLACEHOLDER in report.markdown([], SCALE, paths)
+    assert scale_report.SCALE_PLACEHOLDER in report.markdown([], SCALE, paths)
     assert "How costs grow" not in report.markdown([], None, paths)
 
 
