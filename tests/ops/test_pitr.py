@@ -1,5 +1,5 @@
 """Point-in-time recovery with pgBackRest (scripts/pitr.sh) on a cluster the test makes on
-127.0.0.1:54344, archiving its WAL into an encrypted repository in a temporary directory:
+127.0.0.1:24344, archiving its WAL into an encrypted repository in a temporary directory:
 a full and a differential backup, rows written in two steps, and a recovery to a time
 between them that brings back exactly the first step's rows. A missing or damaged
 repository stops the restore with its reason before PostgreSQL is stopped."""
@@ -15,7 +15,8 @@ import pytest
 from ops.localcluster import PGBIN, ROOT, Stack, run, wait_for
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pitr.sh"
-BASE_PORT = 54344  # 54344 the primary (54345-54346 unused here)
+# Below the kernel's range of ephemeral ports, as test_replication's.
+BASE_PORT = 24344  # 24344 the primary (24345-24346 unused here)
 DB = "sosedi_pitr"
 STANZA = "sosedi"
 

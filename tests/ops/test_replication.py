@@ -1,6 +1,6 @@
 """The read-replica router (ops/replica.py) on real clusters the test makes itself: a primary
-on 127.0.0.1:54341, a streaming replica of it (pg_basebackup) on 54342 and pgbouncer in
-transaction mode on 54343, all removed at the end (ops/localcluster.py).
+on 127.0.0.1:24341, a streaming replica of it (pg_basebackup) on 24342 and pgbouncer in
+transaction mode on 24343, all removed at the end (ops/localcluster.py).
 
 The app runs in this process against them: DATABASES' default and replica aliases are
 pointed at these clusters for the module's tests and restored afterwards, and every query
@@ -24,7 +24,9 @@ from ops.localcluster import Stack, wait_for
 from tests.ops.replica_app import Counted, app_databases, migrate, organizer, request, seed
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE_PORT = 54341  # 54341 primary, 54342 replica, 54343 pgbouncer
+# Below the kernel's range of ephemeral ports (32768-60999 here), so that no client
+# connection of the suite can hold one of them when a cluster starts.
+BASE_PORT = 24341  # 24341 primary, 24342 replica, 24343 pgbouncer
 DB = "sosedi_replication"
 
 
